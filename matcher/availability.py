@@ -1,0 +1,146 @@
+"""Weekly windows in local time -> UTC minutes of the coming week, and overlaps between members.
+
+A week is the 10,080 minutes from Monday 00:00 UTC. Each member's local windows are placed on
+the calendar dates of that week in their own time zone (``zoneinfo``), so a DST change inside
+the week shifts exactly the windows after it, and a window that starts before Monday 00:00 UTC
+or ends after Sunday 24:00 UTC wraps around to the other end of the week.
+"""
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+import numpy as np
+
+from matcher.profiles import DAYS, ProfileError, Window, format_hhmm
+
+WEEK_MINUTES = 7 * 24 * 60
+BITMAP_WORDS = WEEK_MINUTES // 64 + 1  # 158 uint64 words hold one bit per minute of the week
+
+Interval = tuple[int, int]
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def validate_timezone(name: str, field: str = "timezone") -> str:
+    """The name itself, if it is an IANA time zone such as "Europe/Berlin"."""
+    if not isinstance(name, str) or name not in _known_zones():
+        raise ProfileError(field, f"{name!r} is not an IANA time zone name such as \"Europe/Berlin\".")
+    return name
+
+
+def coming_week_start(today: date | None = None) -> date:
+    """The Monday that starts the coming week (the next Monday after `today`, UTC)."""
+    today = today or datetime.now(timezone.utc).date()
+    return today + timedelta(days=7 - today.weekday())
+
+
+def _utc_minute(local: datetime, week_start: date) -> int:
+    origin = datetime.combine(week_start, time(0), tzinfo=timezone.utc)
+    return int((local.astimezone(timezone.utc) - origin).total_seconds() // 60)
+
+
+def utc_intervals(windows: tuple[Window, ...] | list[Window], tz: str, week_start: date) -> list[Interval]:
+    """Merged, sorted [start, end) UTC minutes of the week covered by `windows`.
+
+    Parameters
+    ----------
+    windows : the member's weekly windows in local wall-clock time.
+    tz : IANA zone name of the member.
+    week_start : the Monday (a calendar date) of the week to place the windows in.
+    """
+    zone = ZoneInfo(tz)
+    pieces: list[Interval] = []
+    for w in windows:
+        day = week_start + timedelta(days=DAYS.index(w.day))
+        start = datetime.combine(day, time(w.start // 60, w.start % 60), tzinfo=zone)
+        end_day = day + timedelta(days=1) if w.end <= w.start else day
+        end = datetime.combine(end_day, time(w.end // 60, w.end % 60), tzinfo=zone)
+        a, b = _utc_minute(start, week_start), _utc_minute(end, week_start)
+        if b <= a:  # a window swallowed by a DST gap
+            continue
+        pieces.extend(_wrap(a, b))
+    return merge_intervals(pieces)
+
+
+def _wrap(a: int, b: int) -> list[Interval]:
+    """Split [a, b) into pieces inside [0, WEEK_MINUTES), wrapping around the week."""
+    a_mod = a % WEEK_MINUTES
+    length = min(b - a, WEEK_MINUTES)
+    if a_mod + length <= WEEK_MINUTES:
+        return [(a_mod, a_mod + length)]
+    return [(a_mod, WEEK_MINUTES), (0, a_mod + length - WEEK_MINUTES)]
+
+
+def merge_intervals(intervals: list[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for a, b in sorted(intervals):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def overlap_intervals(a: list[Interval], b: list[Interval]) -> list[Interval]:
+    """The UTC minutes both members are free, as merged intervals."""
+    out: list[Interval] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def overlap_minutes(a: list[Interval], b: list[Interval]) -> int:
+    """Minutes per week that two members are both free."""
+    return sum(hi - lo for lo, hi in overlap_intervals(a, b))
+
+
+def to_bitmap(intervals: list[Interval]) -> np.ndarray:
+    """One bit per UTC minute of the week, packed into uint64 words (for vectorised overlaps)."""
+    bits = np.zeros(BITMAP_WORDS * 64, dtype=bool)
+    for lo, hi in intervals:
+        bits[lo:hi] = True
+    return np.packbits(bits, bitorder="little").view(np.uint64)
+
+
+def bitmap_overlap_minutes(query: np.ndarray, bitmaps: np.ndarray) -> np.ndarray:
+    """Overlap in minutes between one bitmap and each row of `bitmaps` (shape (n, BITMAP_WORDS))."""
+    return np.bitwise_count(bitmaps & query).sum(axis=1, dtype=np.int64)
+
+
+def to_local_windows(intervals: list[Interval], tz: str, week_start: date) -> list[dict]:
+    """UTC intervals of the week as {"day", "start", "end"} windows in the zone `tz`.
+
+    A piece that runs past local midnight is reported as one window that crosses midnight.
+    """
+    zone = ZoneInfo(tz)
+    origin = datetime.combine(week_start, time(0), tzinfo=timezone.utc)
+    out = []
+    for lo, hi in intervals:
+        start = (origin + timedelta(minutes=lo)).astimezone(zone)
+        end = (origin + timedelta(minutes=hi)).astimezone(zone)
+        out.append({
+            "day": DAYS[start.weekday()],
+            "start": format_hhmm(start.hour * 60 + start.minute),
+            "end": format_hhmm(end.hour * 60 + end.minute),
+            "minutes": hi - lo,
+        })
+    return out
+
+
+__all__ = [
+    "WEEK_MINUTES", "ZoneInfoNotFoundError", "bitmap_overlap_minutes", "coming_week_start",
+    "merge_intervals", "overlap_intervals", "overlap_minutes", "to_bitmap", "to_local_windows",
+    "utc_intervals", "validate_timezone",
+]

@@ -1,0 +1,177 @@
+"""Rank compatible peers for one member: hard filters as masks, a weighted score, explanations."""
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from matcher.availability import (
+    Interval, bitmap_overlap_minutes, overlap_intervals, to_bitmap, to_local_windows, utc_intervals,
+)
+from matcher.config import MatchConfig
+from matcher.index import SEEKS, SUPPORTS, MemberIndex
+from matcher.profiles import ROLES, Member
+
+FILTERS = ("self", "inactive", "role", "language", "blocked", "declined", "capacity", "availability")
+
+
+@dataclass
+class Suggestion:
+    member_id: int
+    score: float
+    explanation: dict
+
+
+@dataclass
+class Ranking:
+    """Suggestions best first, and how many candidates each hard filter removed (first filter wins)."""
+
+    suggestions: list[Suggestion]
+    filtered_out: dict[str, int]
+    candidates: int = 0
+    config_digest: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def preference_fit(who: Member, other: Member) -> float:
+    """How well `other` meets `who`'s own preferences (1.0 when `who` stated none)."""
+    parts = []
+    if who.preferred_languages:
+        parts.append(float(bool(set(who.preferred_languages) & set(other.languages))))
+    if who.preferred_topics:
+        parts.append(len(set(who.preferred_topics) & set(other.topics)) / len(who.preferred_topics))
+    return sum(parts) / len(parts) if parts else 1.0
+
+
+def reciprocal_fit(a: Member, b: Member) -> tuple[float, float, float]:
+    """Both directions of preference fit and their harmonic mean (a pair is as good as its weaker side)."""
+    ab, ba = preference_fit(a, b), preference_fit(b, a)
+    both = 0.0 if ab + ba == 0 else 2 * ab * ba / (ab + ba)
+    return ab, ba, both
+
+
+def topic_overlap(a: Member, b: Member) -> float:
+    union = set(a.topics) | set(b.topics)
+    return len(set(a.topics) & set(b.topics)) / len(union) if union else 0.0
+
+
+def exposure_penalty(recent: int, free_capacity: int, config: MatchConfig) -> float:
+    """Penalty for a member shown often relative to the room they have: w * r / (1 + r)."""
+    if not config.exposure_enabled or recent <= 0:
+        return 0.0
+    ratio = recent / max(free_capacity, 1)
+    return config.w_exposure * ratio / (1 + ratio)
+
+
+def filter_masks(query: Member, index: MemberIndex, config: MatchConfig, blocked: set[int],
+                 declined: set[int]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """One boolean mask per hard filter (True = removed), plus overlaps and the surviving mask."""
+    n = index.size
+    q_role = ROLES.index(query.role)
+    roles = index.role_codes[:n]
+    overlaps = bitmap_overlap_minutes(to_bitmap(query_intervals(query, index)), index.bitmaps[:n])
+    role_ok = (SEEKS[q_role] & SUPPORTS[roles]) | (SUPPORTS[q_role] & SEEKS[roles])
+    masks = {
+        "self": index.ids[:n] == query.id,
+        "inactive": ~index.active[:n],
+        "role": ~role_ok,
+        "language": ~index.language_mask(query.languages),
+        "blocked": _id_mask(index, blocked),
+        "declined": _id_mask(index, declined),
+        "capacity": index.free_capacity[:n] <= 0,
+        "availability": overlaps < config.min_overlap_minutes,
+    }
+    removed = ~index.live[:n]
+    for name in FILTERS:
+        masks[name] = masks[name] & ~removed
+        removed = removed | masks[name]
+    return masks, overlaps, ~removed
+
+
+def _id_mask(index: MemberIndex, ids: set[int]) -> np.ndarray:
+    mask = np.zeros(index.size, dtype=bool)
+    rows = index.rows_for(ids)
+    if rows.size:
+        mask[rows] = True
+    return mask
+
+
+def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config: MatchConfig,
+         k: int = 5, blocked: set[int] | None = None, declined: set[int] | None = None,
+         exposure: dict[int, int] | None = None) -> Ranking:
+    """The `k` best compatible peers for `query`, best first.
+
+    Hard filters remove candidates before scoring can rank them. The score's cheap, vectorised
+    part (similarity and availability fit) gives an upper bound; exact scores (topics, reciprocal
+    preferences, exposure) are computed in bound order until no remaining bound can beat the k-th.
+
+    Raises
+    ------
+    ValueError: when k is not a positive integer.
+    """
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}.")
+    masks, overlaps, keep = filter_masks(query, index, config, blocked or set(), declined or set())
+    filtered_out = {name: int(mask.sum()) for name, mask in masks.items()}
+    rows = np.flatnonzero(keep)
+    if rows.size == 0:
+        return Ranking([], filtered_out, 0, config.digest())
+    sims = index.embeddings[rows] @ query_embedding.astype(np.float32)
+    fit = np.minimum(overlaps[rows] / config.target_overlap_minutes, 1.0)
+    bound = config.w_similarity * sims + config.w_availability * fit + config.w_topics + config.w_preferences
+    exposure = exposure or {}
+    best: list[tuple[float, int, Suggestion]] = []
+    for pos in np.argsort(-bound, kind="stable"):
+        if len(best) == k and bound[pos] <= best[0][0]:
+            break
+        row = int(rows[pos])
+        suggestion = score_pair(query, index.members[row], float(sims[pos]), int(overlaps[row]),
+                                index, config, exposure.get(index.members[row].id, 0))
+        item = (suggestion.score, -row, suggestion)
+        if len(best) < k:
+            heapq.heappush(best, item)
+        elif item[:2] > best[0][:2]:
+            heapq.heapreplace(best, item)
+    ordered = [s for _, _, s in sorted(best, key=lambda t: (-t[0], -t[1]))]
+    return Ranking(ordered, filtered_out, int(rows.size), config.digest())
+
+
+def score_pair(query: Member, peer: Member, similarity: float, overlap: int, index: MemberIndex,
+               config: MatchConfig, recent: int = 0) -> Suggestion:
+    """The full score of one pair with every component explained."""
+    fit = min(overlap / config.target_overlap_minutes, 1.0)
+    topics = topic_overlap(query, peer)
+    ab, ba, reciprocal = reciprocal_fit(query, peer)
+    penalty = exposure_penalty(recent, peer.free_capacity, config)
+    components = {
+        "similarity": config.w_similarity * similarity,
+        "availability": config.w_availability * fit,
+        "topics": config.w_topics * topics,
+        "preferences": config.w_preferences * reciprocal,
+        "exposure": -penalty,
+    }
+    score = float(sum(components.values()))
+    windows = overlap_intervals(query_intervals(query, index), index.intervals[index.row_of[peer.id]])
+    explanation = {
+        "similarity": round(similarity, 4),
+        "availability_fit": round(fit, 4),
+        "overlap_minutes": overlap,
+        "overlap_windows": to_local_windows(windows, query.timezone, index.week_start),
+        "shared_languages": sorted(set(query.languages) & set(peer.languages)),
+        "shared_topics": sorted(set(query.topics) & set(peer.topics)),
+        "topic_overlap": round(topics, 4),
+        "preference_fit": {"requester": round(ab, 4), "peer": round(ba, 4), "reciprocal": round(reciprocal, 4)},
+        "exposure": {"recent_suggestions": recent, "free_capacity": peer.free_capacity,
+                     "penalty": round(penalty, 4)},
+        "components": {key: round(value, 4) for key, value in components.items()},
+    }
+    return Suggestion(peer.id, round(score, 6), explanation)
+
+
+def query_intervals(member: Member, index: MemberIndex) -> list[Interval]:
+    """The member's UTC intervals for the index's week (cached in the index when indexed)."""
+    row = index.row_of.get(member.id)
+    if row is not None and index.members[row] is member:
+        return index.intervals[row]
+    return utc_intervals(member.availability, member.timezone, index.week_start)
