@@ -73,7 +73,8 @@ class Embedder:
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(getter())
 
     def encode(self, texts: Iterable[str], progress: bool = False) -> np.ndarray:
         """Embeddings of `texts` (shape (n, dimension)), encoding only texts not seen before."""

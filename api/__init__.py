@@ -1,0 +1,86 @@
+"""The peermatch service: create_app(test_config=None) builds a configured Flask app."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, g
+from flask_smorest import Api
+from sqlalchemy.orm import Session
+
+from matcher.config import load_config
+from matcher.embedding import Embedder, ModelUnavailableError
+from matcher.storage import DEFAULT_DATABASE_URL, create_schema, make_engine
+
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Application factory: defaults, then the environment, then `test_config`."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("PEERMATCH_SECRET_KEY", "dev-only-change-me"),
+        DATABASE_URL=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
+        MAX_CONTENT_LENGTH=64 * 1024,
+        API_TITLE="peermatch",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MATCH_CONFIG=None,
+        EMBEDDER=None,
+    )
+    if test_config:
+        app.config.update(test_config)
+    _init_database(app)
+    _init_matching(app)
+    _init_api(app)
+    return app
+
+
+def _init_database(app: Flask) -> None:
+    url = app.config["DATABASE_URL"]
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    app.extensions["db_engine"] = engine = make_engine(url)
+    create_schema(engine)
+
+    @app.before_request
+    def _open_session():
+        g.db = Session(engine, expire_on_commit=False)
+
+    @app.teardown_request
+    def _close_session(_exc):
+        db = g.pop("db", None)
+        if db is not None:
+            db.rollback()
+            db.close()
+
+
+def _init_matching(app: Flask) -> None:
+    from api.matching import MatchingState
+
+    embedder = app.config["EMBEDDER"]
+    if embedder is None:
+        try:
+            embedder = Embedder()
+        except ModelUnavailableError as exc:
+            raise SystemExit(str(exc)) from exc
+    config = app.config["MATCH_CONFIG"] or load_config()
+    app.extensions["matching"] = MatchingState(embedder, config)
+
+
+def _init_api(app: Flask) -> None:
+    from api import members, suggestions
+    from api.errors import register_error_handlers
+
+    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+        "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key."}}},
+        "security": [{"bearerAuth": []}]})
+    api.register_blueprint(members.blp)
+    api.register_blueprint(suggestions.blp)
+    register_error_handlers(app)
+    app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})

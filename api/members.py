@@ -1,0 +1,158 @@
+"""Members: create, read, update, delete; blocks and declines."""
+from __future__ import annotations
+
+from flask import current_app, g, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import func, select
+
+from api.auth import can_see_everyone, current_key, requires
+from api.errors import ApiError
+from api.schemas import (
+    BlockOutSchema, DeclineOutSchema, MemberInSchema, MemberListSchema, MemberOutSchema,
+    MemberPatchSchema, PageArgsSchema, PeerRefSchema,
+)
+from matcher.embedding import text_hash
+from matcher.storage import Block, Decline, MemberRow, embed_rows, erase_member, touch
+
+blp = Blueprint("members", __name__, url_prefix="/api/v1/members",
+                description="Members of peer-support groups: who they are and when they are free.")
+
+PROFILE_FIELDS = ("display_name", "intro", "role", "narrative", "languages", "preferred_languages",
+                  "preferred_topics", "timezone", "availability", "capacity", "topics", "status")
+
+
+def get_member_or_404(member_id: int) -> MemberRow:
+    """The member, if it exists, is not deleted, and the caller may see it."""
+    row = g.db.get(MemberRow, member_id)
+    if row is None or row.deleted_at is not None:
+        raise ApiError(404, "not_found", f"No member with id {member_id}.", "member_id")
+    if not can_see_everyone() and row.created_by_key != current_key().id:
+        raise ApiError(404, "not_found", f"No member with id {member_id}.", "member_id")
+    return row
+
+
+def _embed_if_changed(row: MemberRow) -> None:
+    state = current_app.extensions["matching"]
+    if row.embedding_hash != text_hash(row.narrative) or row.embedding_model != state.embedder.model_id:
+        embed_rows([row], state.embedder)
+
+
+def _normalise(data: dict) -> dict:
+    for key in ("languages", "preferred_languages", "topics", "preferred_topics"):
+        if key in data:
+            data[key] = [v.strip().lower() for v in data[key]]
+            data[key] = list(dict.fromkeys(data[key]))
+    if "narrative" in data:
+        data["narrative"] = data["narrative"].strip()
+    return data
+
+
+def _commit_and_refresh(*rows: MemberRow) -> None:
+    touch(g.db, *rows)
+    g.db.commit()
+    current_app.extensions["matching"].refresh(g.db)
+
+
+@blp.route("")
+class Members(MethodView):
+    @requires("coordinator", "analyst")
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, MemberListSchema)
+    def get(self, args):
+        """List members, newest last (coordinators)."""
+        stmt = select(MemberRow).where(MemberRow.deleted_at.is_(None))
+        total = g.db.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = g.db.scalars(stmt.order_by(MemberRow.id).offset((args["page"] - 1) * args["per_page"])
+                            .limit(args["per_page"])).all()
+        return {"members": rows, "page": args["page"], "per_page": args["per_page"], "total": total}
+
+    @requires("onboarding")
+    @blp.arguments(MemberInSchema)
+    @blp.response(201, MemberOutSchema)
+    def post(self, data):
+        """Create a member; their narrative is embedded before anything is stored."""
+        data = _normalise(data)
+        row = MemberRow(**{k: data[k] for k in PROFILE_FIELDS}, created_by_key=current_key().id)
+        row.narrative_hash = text_hash(row.narrative)
+        _embed_if_changed(row)
+        g.db.add(row)
+        g.db.flush()
+        _commit_and_refresh(row)
+        return row, 201, {"Location": url_for("members.Member", member_id=row.id)}
+
+
+@blp.route("/<int:member_id>")
+class Member(MethodView):
+    @requires("onboarding")
+    @blp.response(200, MemberOutSchema)
+    def get(self, member_id):
+        """One member, as they described themselves."""
+        return get_member_or_404(member_id)
+
+    @requires("onboarding")
+    @blp.arguments(MemberPatchSchema)
+    @blp.response(200, MemberOutSchema)
+    def patch(self, data, member_id):
+        """Change some fields; a changed narrative is embedded again."""
+        row = get_member_or_404(member_id)
+        for key, value in _normalise(data).items():
+            setattr(row, key, value)
+        row.narrative_hash = text_hash(row.narrative)
+        _embed_if_changed(row)
+        _commit_and_refresh(row)
+        return row
+
+    @requires("onboarding")
+    @blp.response(204)
+    def delete(self, member_id):
+        """Erase the member's narrative, embedding and name; pairings and audit keep only an id."""
+        row = get_member_or_404(member_id)
+        erase_member(g.db, row)
+        _commit_and_refresh(row)
+        return "", 204
+
+
+def _peer(member_id: int, other_id: int) -> MemberRow:
+    if other_id == member_id:
+        raise ApiError(422, "invalid_input", "A member cannot do this to themselves.", "member_id")
+    other = g.db.get(MemberRow, other_id)
+    if other is None or other.deleted_at is not None:
+        raise ApiError(404, "not_found", f"No member with id {other_id}.", "member_id")
+    return other
+
+
+@blp.route("/<int:member_id>/blocks")
+class Blocks(MethodView):
+    @requires("onboarding")
+    @blp.arguments(PeerRefSchema)
+    @blp.response(201, BlockOutSchema)
+    def post(self, data, member_id):
+        """Block a member: neither will be suggested to the other again."""
+        row = get_member_or_404(member_id)
+        other = _peer(member_id, data["member_id"])
+        existing = g.db.scalar(select(Block).where(Block.member_id == row.id, Block.blocked_id == other.id))
+        if existing is not None:
+            return existing, 200
+        block = Block(member_id=row.id, blocked_id=other.id)
+        g.db.add(block)
+        g.db.commit()
+        return block, 201
+
+
+@blp.route("/<int:member_id>/declines")
+class Declines(MethodView):
+    @requires("onboarding")
+    @blp.arguments(PeerRefSchema)
+    @blp.response(201, DeclineOutSchema)
+    def post(self, data, member_id):
+        """Decline a suggested peer: they are not suggested to this member again."""
+        row = get_member_or_404(member_id)
+        other = _peer(member_id, data["member_id"])
+        existing = g.db.scalar(select(Decline).where(Decline.member_id == row.id, Decline.declined_id == other.id))
+        if existing is not None:
+            return existing, 200
+        decline = Decline(member_id=row.id, declined_id=other.id)
+        g.db.add(decline)
+        g.db.commit()
+        return decline, 201

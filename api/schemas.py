@@ -1,0 +1,199 @@
+"""Request and response schemas (marshmallow); flask-smorest builds the OpenAPI document from them."""
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+
+from matcher.availability import validate_timezone
+from matcher.profiles import (
+    DAYS, MAX_NARRATIVE_CHARS, ROLES, STATUSES, ProfileError, parse_hhmm, validate_languages,
+    validate_narrative, validate_topics,
+)
+
+
+def _check(func, value, field: str):
+    try:
+        return func(value, field)
+    except ProfileError as exc:
+        raise ValidationError(exc.message) from exc
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class WindowSchema(StrictSchema):
+    day = fields.String(required=True, validate=validate.OneOf(DAYS), metadata={"example": "mon"})
+    start = fields.String(required=True, metadata={"example": "18:00", "pattern": "^[0-2][0-9]:[0-5][0-9]$"})
+    end = fields.String(required=True, metadata={"example": "21:00", "pattern": "^[0-2][0-9]:[0-5][0-9]$"})
+
+    @validates("start")
+    def _start(self, value: str, **_):
+        _check(parse_hhmm, value, "start")
+
+    @validates("end")
+    def _end(self, value: str, **_):
+        _check(parse_hhmm, value, "end")
+
+    @validates_schema
+    def _not_empty(self, data: dict, **_):
+        if data.get("start") == data.get("end"):
+            raise ValidationError("A window must not be empty: start and end are the same time.", "end")
+
+
+class MemberInSchema(StrictSchema):
+    display_name = fields.String(required=True, validate=validate.Length(1, 80))
+    intro = fields.String(load_default="", validate=validate.Length(0, 280),
+                          metadata={"description": "A short line the member chose to show to peers."})
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    narrative = fields.String(required=True, validate=validate.Length(1, MAX_NARRATIVE_CHARS),
+                              metadata={"description": "Private: never shown to peers."})
+    languages = fields.List(fields.String(), required=True, validate=validate.Length(1, 10),
+                            metadata={"description": "ISO 639-1 codes, e.g. [\"en\", \"es\"]."})
+    preferred_languages = fields.List(fields.String(), load_default=list, validate=validate.Length(0, 10))
+    preferred_topics = fields.List(fields.String(), load_default=list, validate=validate.Length(0, 20))
+    timezone = fields.String(required=True, metadata={"example": "Europe/Berlin"})
+    availability = fields.List(fields.Nested(WindowSchema), required=True, validate=validate.Length(1, 28))
+    capacity = fields.Integer(load_default=1, validate=validate.Range(0, 20),
+                              metadata={"description": "How many active pairings this member takes."})
+    topics = fields.List(fields.String(), load_default=list, validate=validate.Length(0, 20))
+    status = fields.String(load_default="active", validate=validate.OneOf(STATUSES))
+
+    @validates("narrative")
+    def _narrative(self, value, **_):
+        _check(validate_narrative, value, "narrative")
+
+    @validates("languages")
+    def _languages(self, value, **_):
+        _check(validate_languages, value, "languages")
+
+    @validates("preferred_languages")
+    def _preferred_languages(self, value, **_):
+        _check(lambda v, f: validate_languages(v, f, required=False), value, "preferred_languages")
+
+    @validates("topics")
+    def _topics(self, value, **_):
+        _check(validate_topics, value, "topics")
+
+    @validates("preferred_topics")
+    def _preferred_topics(self, value, **_):
+        _check(validate_topics, value, "preferred_topics")
+
+    @validates("timezone")
+    def _timezone(self, value, **_):
+        _check(validate_timezone, value, "timezone")
+
+
+class MemberPatchSchema(MemberInSchema):
+    """Any subset of the member's fields."""
+
+    class Meta:
+        unknown = RAISE
+
+    def __init__(self, *args, **kwargs):
+        kwargs["partial"] = True
+        super().__init__(*args, **kwargs)
+
+
+class MemberOutSchema(Schema):
+    id = fields.Integer()
+    display_name = fields.String()
+    intro = fields.String()
+    role = fields.String()
+    narrative = fields.String()
+    languages = fields.List(fields.String())
+    preferred_languages = fields.List(fields.String())
+    preferred_topics = fields.List(fields.String())
+    timezone = fields.String()
+    availability = fields.List(fields.Nested(WindowSchema))
+    capacity = fields.Integer()
+    topics = fields.List(fields.String())
+    status = fields.String()
+    needs_review = fields.Boolean()
+    embedding_model = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class MemberListSchema(Schema):
+    members = fields.List(fields.Nested(MemberOutSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class PageArgsSchema(StrictSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(1, 100))
+
+
+class PeerRefSchema(StrictSchema):
+    member_id = fields.Integer(required=True, validate=validate.Range(1))
+
+
+class BlockOutSchema(Schema):
+    member_id = fields.Integer()
+    blocked_id = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class DeclineOutSchema(Schema):
+    member_id = fields.Integer()
+    declined_id = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class SuggestArgsSchema(StrictSchema):
+    k = fields.Integer(load_default=5, validate=validate.Range(1, 50))
+    view = fields.String(load_default="member", validate=validate.OneOf(("member", "coordinator")),
+                         metadata={"description": "'coordinator' adds the best-matching sentences."})
+
+
+class OverlapWindowSchema(Schema):
+    day = fields.String()
+    start = fields.String()
+    end = fields.String()
+    minutes = fields.Integer()
+
+
+class ExplanationSchema(Schema):
+    similarity = fields.Float()
+    availability_fit = fields.Float()
+    overlap_minutes = fields.Integer()
+    overlap_windows = fields.List(fields.Nested(OverlapWindowSchema),
+                                  metadata={"description": "In the requesting member's local time."})
+    shared_languages = fields.List(fields.String())
+    shared_topics = fields.List(fields.String())
+    topic_overlap = fields.Float()
+    preference_fit = fields.Dict(keys=fields.String(), values=fields.Float())
+    exposure = fields.Dict(keys=fields.String(), values=fields.Raw(),
+                           metadata={"description": "recent_suggestions, free_capacity and the penalty."})
+    components = fields.Dict(keys=fields.String(), values=fields.Float())
+    matched_sentences = fields.Dict(metadata={"description": "Coordinator view only."})
+
+
+class SuggestionSchema(Schema):
+    member_id = fields.Integer()
+    display_name = fields.String()
+    intro = fields.String()
+    score = fields.Float()
+    explanation = fields.Nested(ExplanationSchema)
+
+
+class ConfigRefSchema(Schema):
+    name = fields.String()
+    digest = fields.String()
+
+
+class SuggestionsSchema(Schema):
+    member_id = fields.Integer()
+    suggestions = fields.List(fields.Nested(SuggestionSchema))
+    filtered_out = fields.Dict(keys=fields.String(), values=fields.Integer())
+    candidates = fields.Integer()
+    config = fields.Nested(ConfigRefSchema)
+
+
+class ErrorSchema(Schema):
+    error = fields.String()
+    message = fields.String()
+    field = fields.String(allow_none=True)

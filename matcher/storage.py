@@ -1,0 +1,360 @@
+"""The one matcher module that imports SQLAlchemy: typed models and data functions.
+
+Every function receives a session; the caller (a request, a CLI command, a notebook's
+``with Session(engine) as s:``) owns it and commits.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+from sqlalchemy import (
+    JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text,
+    UniqueConstraint, create_engine, event, func, or_, select, update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from matcher.embedding import Embedder, text_hash
+from matcher.index import MemberIndex
+from matcher.profiles import Member, Window
+
+DEFAULT_DATABASE_URL = "sqlite:///instance/peermatch.sqlite3"
+API_ROLES = ("onboarding", "coordinator", "analyst", "admin")
+ACTIVE_PAIRING_STATUSES = ("approved",)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MemberRow(Base):
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(80))
+    intro: Mapped[str] = mapped_column(String(280), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    narrative: Mapped[str | None] = mapped_column(Text)
+    narrative_hash: Mapped[str | None] = mapped_column(String(64))
+    topics: Mapped[list] = mapped_column(JSON, default=list)
+    languages: Mapped[list] = mapped_column(JSON, default=list)
+    preferred_languages: Mapped[list] = mapped_column(JSON, default=list)
+    preferred_topics: Mapped[list] = mapped_column(JSON, default=list)
+    timezone: Mapped[str] = mapped_column(String(64))
+    availability: Mapped[list] = mapped_column(JSON, default=list)
+    capacity: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    theme: Mapped[str | None] = mapped_column(String(64))
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding_model: Mapped[str | None] = mapped_column(String(200))
+    embedding_hash: Mapped[str | None] = mapped_column(String(64))
+    created_by_key: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    revision: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Block(Base):
+    __tablename__ = "blocks"
+    __table_args__ = (UniqueConstraint("member_id", "blocked_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    blocked_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Decline(Base):
+    """A member said no to a suggested peer; that peer is not suggested to them again."""
+
+    __tablename__ = "declines"
+    __table_args__ = (UniqueConstraint("member_id", "declined_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    declined_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SuggestionEvent(Base):
+    """One appearance of a member in someone's suggestions (drives exposure spreading)."""
+
+    __tablename__ = "suggestion_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    suggested_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    config_digest: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class Pairing(Base):
+    __tablename__ = "pairings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    seeker_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="proposed", index=True)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    explanation: Mapped[dict] = mapped_column(JSON, default=dict)
+    config_digest: Mapped[str] = mapped_column(String(16), default="")
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """Append-only: who did what, when and why."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40))
+    pairing_id: Mapped[int | None] = mapped_column(ForeignKey("pairings.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class IndexVersion(Base):
+    """One row whose counter goes up with every change the in-process index must see."""
+
+    __tablename__ = "index_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- engine and schema ---------------------------------------------------------------------
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets foreign keys on and a busy timeout."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn, _record):  # noqa: ANN001
+            cur = conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.close()
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def create_schema(engine: Engine) -> None:
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        if session.get(IndexVersion, 1) is None:
+            session.add(IndexVersion(id=1, version=0))
+            session.commit()
+
+
+# --- members -------------------------------------------------------------------------------
+
+def bump_version(session: Session) -> int:
+    """Increase the index version inside the caller's transaction and return the new value."""
+    session.execute(update(IndexVersion).where(IndexVersion.id == 1).values(version=IndexVersion.version + 1))
+    return session.scalar(select(IndexVersion.version).where(IndexVersion.id == 1))
+
+
+def current_version(session: Session) -> int:
+    return session.scalar(select(IndexVersion.version).where(IndexVersion.id == 1)) or 0
+
+
+def touch(session: Session, *rows: MemberRow) -> None:
+    """Mark members changed so every worker's index picks them up."""
+    version = bump_version(session)
+    for row in rows:
+        row.revision = version
+
+
+def active_pairing_counts(session: Session, member_ids: list[int] | None = None) -> dict[int, int]:
+    """Active (approved) pairings per member, counting both sides."""
+    counts: dict[int, int] = {}
+    for column in (Pairing.seeker_id, Pairing.supporter_id):
+        stmt = select(column, func.count()).where(Pairing.status.in_(ACTIVE_PAIRING_STATUSES)).group_by(column)
+        if member_ids is not None:
+            stmt = stmt.where(column.in_(member_ids))
+        for member_id, n in session.execute(stmt):
+            counts[member_id] = counts.get(member_id, 0) + n
+    return counts
+
+
+def to_profile(row: MemberRow, active_pairings: int = 0) -> Member:
+    """The matcher's plain view of a stored member."""
+    return Member(
+        id=row.id, role=row.role, narrative=row.narrative or "", languages=tuple(row.languages),
+        timezone=row.timezone, availability=tuple(Window.parse(w) for w in row.availability),
+        capacity=row.capacity, topics=tuple(row.topics), status=row.status,
+        display_name=row.display_name or "", intro=row.intro or "",
+        preferred_languages=tuple(row.preferred_languages or ()),
+        preferred_topics=tuple(row.preferred_topics or ()),
+        active_pairings=active_pairings, needs_review=row.needs_review,
+        extra={"theme": row.theme},
+    )
+
+
+def embedding_of(row: MemberRow) -> np.ndarray | None:
+    return None if row.embedding is None else np.frombuffer(row.embedding, dtype=np.float32)
+
+
+def is_stale(row: MemberRow, model_id: str) -> bool:
+    """True when the stored vector is missing or was made from other text or by another model."""
+    return (row.narrative is not None and row.deleted_at is None
+            and (row.embedding is None or row.embedding_model != model_id
+                 or row.embedding_hash != text_hash(row.narrative)))
+
+
+def stale_members(session: Session, model_id: str) -> list[MemberRow]:
+    rows = session.scalars(select(MemberRow).where(MemberRow.deleted_at.is_(None)).order_by(MemberRow.id))
+    return [row for row in rows if is_stale(row, model_id)]
+
+
+def embed_rows(rows: list[MemberRow], embedder: Embedder, progress: bool = False) -> int:
+    """Store fresh embeddings on `rows` in batches; returns how many were written."""
+    if not rows:
+        return 0
+    vectors = embedder.encode([row.narrative for row in rows], progress=progress)
+    for row, vector in zip(rows, vectors):
+        row.embedding = vector.astype(np.float32).tobytes()
+        row.embedding_model = embedder.model_id
+        row.embedding_hash = text_hash(row.narrative)
+    return len(rows)
+
+
+def live_members(session: Session, since_revision: int | None = None) -> list[MemberRow]:
+    stmt = select(MemberRow).order_by(MemberRow.id)
+    if since_revision is not None:
+        stmt = stmt.where(MemberRow.revision > since_revision)
+    return list(session.scalars(stmt))
+
+
+def sync_index(session: Session, index: MemberIndex, since_revision: int | None = None) -> int:
+    """Bring `index` up to date with members changed after `since_revision` (all when None)."""
+    rows = live_members(session, since_revision)
+    counts = active_pairing_counts(session, [r.id for r in rows]) if since_revision is not None \
+        else active_pairing_counts(session)
+    for row in rows:
+        vector = embedding_of(row)
+        if row.deleted_at is not None or vector is None:
+            index.remove(row.id)
+        else:
+            index.upsert(to_profile(row, counts.get(row.id, 0)), vector)
+    return len(rows)
+
+
+# --- exclusions and exposure ---------------------------------------------------------------
+
+def blocked_ids(session: Session, member_id: int) -> set[int]:
+    """Members blocked by `member_id` or who blocked them."""
+    rows = session.execute(select(Block.member_id, Block.blocked_id).where(
+        or_(Block.member_id == member_id, Block.blocked_id == member_id)))
+    return {b if a == member_id else a for a, b in rows}
+
+
+def declined_ids(session: Session, member_id: int) -> set[int]:
+    """Peers declined by either side, and pairs a coordinator rejected or ended."""
+    out: set[int] = set()
+    for a, b in session.execute(select(Decline.member_id, Decline.declined_id).where(
+            or_(Decline.member_id == member_id, Decline.declined_id == member_id))):
+        out.add(b if a == member_id else a)
+    for a, b in session.execute(select(Pairing.seeker_id, Pairing.supporter_id).where(
+            Pairing.status.in_(("rejected", "ended")),
+            or_(Pairing.seeker_id == member_id, Pairing.supporter_id == member_id))):
+        out.add(b if a == member_id else a)
+    return out
+
+
+def recent_exposure(session: Session, hours: int) -> dict[int, int]:
+    """How often each member appeared in suggestions during the last `hours`."""
+    since = utcnow() - timedelta(hours=hours)
+    rows = session.execute(select(SuggestionEvent.suggested_id, func.count())
+                           .where(SuggestionEvent.created_at >= since)
+                           .group_by(SuggestionEvent.suggested_id))
+    return {member_id: n for member_id, n in rows}
+
+
+def record_suggestions(session: Session, requester_id: int, suggested: list[int], digest: str) -> None:
+    session.add_all(SuggestionEvent(requester_id=requester_id, suggested_id=i, config_digest=digest)
+                    for i in suggested)
+
+
+# --- API keys ------------------------------------------------------------------------------
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(session: Session, role: str, name: str) -> tuple[ApiKey, str]:
+    """A new key row and the key itself (shown once; only its hash is stored)."""
+    if role not in API_ROLES:
+        raise ValueError(f"Unknown role {role!r}; use one of {', '.join(API_ROLES)}.")
+    plaintext = "pm_" + secrets.token_urlsafe(32)
+    row = ApiKey(name=name, role=role, key_hash=hash_key(plaintext))
+    session.add(row)
+    session.flush()
+    return row, plaintext
+
+
+def find_api_key(session: Session, plaintext: str) -> ApiKey | None:
+    return session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(plaintext),
+                                               ApiKey.revoked_at.is_(None)))
+
+
+# --- erasure -------------------------------------------------------------------------------
+
+def erase_member(session: Session, row: MemberRow) -> None:
+    """Delete means delete: wipe what identifies the member and anonymise what refers to them.
+
+    Narrative, name, intro, topics, languages, availability and embedding are erased; blocks,
+    declines and suggestion events go; pairings keep only ids and scores (explanations and reasons
+    are dropped, open ones are ended); audit events about them lose their free text.
+    """
+    for column, value in (("narrative", None), ("narrative_hash", None), ("display_name", None),
+                          ("intro", ""), ("topics", []), ("languages", []), ("preferred_languages", []),
+                          ("preferred_topics", []), ("availability", []), ("timezone", "UTC"),
+                          ("embedding", None), ("embedding_hash", None), ("embedding_model", None),
+                          ("theme", None), ("status", "paused"), ("capacity", 0)):
+        setattr(row, column, value)
+    row.deleted_at = utcnow()
+    for model, columns in ((Block, (Block.member_id, Block.blocked_id)),
+                           (Decline, (Decline.member_id, Decline.declined_id)),
+                           (SuggestionEvent, (SuggestionEvent.requester_id, SuggestionEvent.suggested_id))):
+        for item in session.scalars(select(model).where(or_(*(c == row.id for c in columns)))):
+            session.delete(item)
+    pairings = list(session.scalars(select(Pairing).where(
+        or_(Pairing.seeker_id == row.id, Pairing.supporter_id == row.id))))
+    for pairing in pairings:
+        pairing.explanation, pairing.reason = {}, None
+        if pairing.status in ("proposed", "approved"):
+            pairing.status = "ended"
+    pairing_ids = [p.id for p in pairings]
+    events = session.scalars(select(AuditEvent).where(or_(
+        AuditEvent.member_id == row.id, AuditEvent.pairing_id.in_(pairing_ids or [-1]))))
+    for audit in events:
+        audit.reason, audit.detail = None, {"anonymised": True}
+    session.flush()
