@@ -1,0 +1,38 @@
+# Two commands do all the set-up: `make serve` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install system-deps serve test bench clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch first and alone: this exact pin is the CPU build (any other spec pulls CUDA).
+	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev,postgres]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	@# Headless Chromium for the browser tests (Debian package; needs root).
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+serve: install
+	$(BIN)/peermatch init-db
+	$(BIN)/peermatch load-fixtures
+	$(BIN)/peermatch serve --host 127.0.0.1 --port 5000
+
+test: install system-deps
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m bench.round
+	$(BIN)/python -m bench.suggest
+
+clean:
+	rm -rf $(VENV) instance test-artifacts

@@ -1,0 +1,112 @@
+"""Shared fixtures: one real model per session, a fresh real database per test."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from sqlalchemy.orm import Session  # noqa: E402
+
+from matcher.embedding import Embedder  # noqa: E402
+from matcher.storage import create_api_key  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+FIXTURES = ROOT / "data" / "fixtures" / "members.json"
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real all-MiniLM-L6-v2, loaded once for the whole test session."""
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL 16 with pgvector, started by pgserver in a temporary directory."""
+    import pgserver
+
+    directory = tempfile.mkdtemp(prefix="peermatch-pg-")
+    server = pgserver.get_server(directory, cleanup_mode="delete")
+    yield server
+    server.cleanup()
+
+
+_db_counter = iter(range(1, 1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path) -> str:
+    """A fresh, empty database: a SQLite file, or a new database on the real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'peermatch.sqlite3'}"
+    server = request.getfixturevalue("postgres_server")
+    name = f"test_{os.getpid()}_{next(_db_counter)}"
+    server.psql(f"CREATE DATABASE {name};")
+    return server.get_uri(name).replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture
+def app(database_url, embedder):
+    from api import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder,
+                      "SECRET_KEY": "test"})
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def keys(app) -> dict[str, str]:
+    """One API key per role, as the `Authorization` headers to send."""
+    out = {}
+    with Session(app.extensions["db_engine"]) as session:
+        for role in ("onboarding", "coordinator", "analyst", "admin"):
+            _, key = create_api_key(session, role, f"test-{role}")
+            out[role] = {"Authorization": f"Bearer {key}"}
+        session.commit()
+    return out
+
+
+@pytest.fixture
+def member_body():
+    """A valid member, as an onboarding form would send it."""
+    def make(**changes) -> dict:
+        body = {
+            "display_name": "Ana R.",
+            "intro": "Walks, tea and bad puns.",
+            "role": "seeker",
+            "narrative": "My mother died in March. I keep picking up the phone to call her. "
+                         "Nights are the worst and I cannot sleep.",
+            "languages": ["en", "es"],
+            "timezone": "Europe/Madrid",
+            "availability": [{"day": "mon", "start": "18:00", "end": "21:00"},
+                             {"day": "sat", "start": "22:00", "end": "01:00"}],
+            "capacity": 1,
+            "topics": ["grief", "sleep"],
+        }
+        body.update(changes)
+        return body
+    return make
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
