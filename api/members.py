@@ -56,7 +56,7 @@ def _commit_and_refresh(*rows: MemberRow) -> None:
 
 @blp.route("")
 class Members(MethodView):
-    @requires("coordinator", "analyst")
+    @requires("coordinator")
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, MemberListSchema)
     def get(self, args):
@@ -67,7 +67,7 @@ class Members(MethodView):
                             .limit(args["per_page"])).all()
         return {"members": rows, "page": args["page"], "per_page": args["per_page"], "total": total}
 
-    @requires("onboarding")
+    @requires("onboarding", "coordinator")
     @blp.arguments(MemberInSchema)
     @blp.response(201, MemberOutSchema)
     def post(self, data):
@@ -84,13 +84,13 @@ class Members(MethodView):
 
 @blp.route("/<int:member_id>")
 class Member(MethodView):
-    @requires("onboarding")
+    @requires("onboarding", "coordinator")
     @blp.response(200, MemberOutSchema)
     def get(self, member_id):
         """One member, as they described themselves."""
         return get_member_or_404(member_id)
 
-    @requires("onboarding")
+    @requires("onboarding", "coordinator")
     @blp.arguments(MemberPatchSchema)
     @blp.response(200, MemberOutSchema)
     def patch(self, data, member_id):
@@ -103,7 +103,7 @@ class Member(MethodView):
         _commit_and_refresh(row)
         return row
 
-    @requires("onboarding")
+    @requires("onboarding", "coordinator")
     @blp.response(204)
     def delete(self, member_id):
         """Erase the member's narrative, embedding and name; pairings and audit keep only an id."""
@@ -124,7 +124,7 @@ def _peer(member_id: int, other_id: int) -> MemberRow:
 
 @blp.route("/<int:member_id>/blocks")
 class Blocks(MethodView):
-    @requires("onboarding")
+    @requires("onboarding", "coordinator")
     @blp.arguments(PeerRefSchema)
     @blp.response(201, BlockOutSchema)
     def post(self, data, member_id):
@@ -142,7 +142,7 @@ class Blocks(MethodView):
 
 @blp.route("/<int:member_id>/declines")
 class Declines(MethodView):
-    @requires("onboarding")
+    @requires("onboarding", "coordinator")
     @blp.arguments(PeerRefSchema)
     @blp.response(201, DeclineOutSchema)
     def post(self, data, member_id):

@@ -14,7 +14,7 @@ blp = Blueprint("suggestions", __name__, url_prefix="/api/v1/members",
 
 
 @blp.route("/<int:member_id>/suggestions")
-@requires("onboarding")
+@requires("onboarding", "coordinator")
 @blp.arguments(SuggestArgsSchema, location="query")
 @blp.response(200, SuggestionsSchema)
 def suggestions(args, member_id):

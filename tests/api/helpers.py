@@ -1,0 +1,24 @@
+"""Small helpers for API tests."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from matcher.storage import Block, Decline, MemberRow, SuggestionEvent
+
+
+def snapshot(app) -> dict:
+    """Every row the member endpoints can write, to prove a rejected request changed nothing."""
+    with Session(app.extensions["db_engine"]) as session:
+        members = [(m.id, m.display_name, m.narrative, m.languages, m.timezone, m.availability, m.capacity,
+                    m.topics, m.status, m.embedding, m.revision)
+                   for m in session.scalars(select(MemberRow).order_by(MemberRow.id))]
+        counts = {model.__tablename__: session.scalar(select(func.count()).select_from(model))
+                  for model in (Block, Decline, SuggestionEvent)}
+    return {"members": members, **counts}
+
+
+def create(client, headers, body) -> dict:
+    response = client.post("/api/v1/members", json=body, headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json

@@ -1,0 +1,142 @@
+"""Suggestions end to end: real model, real database, member-facing privacy, coordinator view."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from matcher.storage import SuggestionEvent
+from tests.api.helpers import create
+
+GRIEF = ("My husband died suddenly in January. The house is so quiet and I talk to his photo. "
+         "Friends stopped calling after the funeral.")
+GRIEF_SUPPORTER = ("When my wife passed away four years ago I could not cook or sleep for months. "
+                   "A widowers' group got me through the first year of grief.")
+CANCER_SUPPORTER = ("I finished chemotherapy for lymphoma two years ago. I know the fear of scans "
+                    "and the exhaustion of treatment.")
+
+
+def people(client, keys, member_body):
+    """A grieving seeker and three supporters: grief, cancer, and one who is never free at the same time."""
+    h = keys["onboarding"]
+    seeker = create(client, h, member_body(narrative=GRIEF, topics=["grief", "widowhood"]))
+    grief = create(client, h, member_body(role="supporter", display_name="Jon B.", narrative=GRIEF_SUPPORTER,
+                                          intro="Gardener, widower, listener.", capacity=2,
+                                          topics=["grief"], timezone="Europe/London", languages=["en"]))
+    cancer = create(client, h, member_body(role="supporter", display_name="Mia K.", narrative=CANCER_SUPPORTER,
+                                           capacity=2, topics=["cancer"], languages=["es"]))
+    never = create(client, h, member_body(role="supporter", display_name="Raj P.", narrative=GRIEF_SUPPORTER + " Again.",
+                                          availability=[{"day": "wed", "start": "03:00", "end": "04:00"}]))
+    return seeker, grief, cancer, never
+
+
+def test_similar_peer_comes_first_with_a_full_explanation(client, keys, member_body):
+    seeker, grief, cancer, never = people(client, keys, member_body)
+    response = client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=5", headers=keys["onboarding"])
+    assert response.status_code == 200
+    body = response.json
+    assert [s["member_id"] for s in body["suggestions"]] == [grief["id"], cancer["id"]]
+    top = body["suggestions"][0]
+    assert top["display_name"] == "Jon B." and top["intro"] == "Gardener, widower, listener."
+    e = top["explanation"]
+    assert e["shared_languages"] == ["en"] and e["shared_topics"] == ["grief"]
+    # London 18:00-21:00 Monday is Madrid 19:00-22:00; the seeker's Monday window is 18:00-21:00 Madrid.
+    assert e["overlap_windows"][0] == {"day": "mon", "start": "19:00", "end": "21:00", "minutes": 120}
+    assert e["overlap_minutes"] >= 120 and 0 < e["similarity"] <= 1
+    assert body["filtered_out"]["self"] == 1 and body["filtered_out"]["availability"] == 1
+    assert body["config"]["name"] == "default" and len(body["config"]["digest"]) == 12
+
+
+def test_member_facing_suggestions_never_show_a_narrative(client, keys, member_body):
+    seeker, *_ = people(client, keys, member_body)
+    text = client.get(f"/api/v1/members/{seeker['id']}/suggestions", headers=keys["onboarding"]).get_data(as_text=True)
+    for narrative in (GRIEF_SUPPORTER, CANCER_SUPPORTER):
+        for sentence in narrative.split(". "):
+            assert sentence.strip(". ") not in text
+    assert "matched_sentences" not in text
+
+
+def test_coordinator_view_adds_the_best_matching_sentences(client, keys, member_body):
+    seeker, grief, *_ = people(client, keys, member_body)
+    url = f"/api/v1/members/{seeker['id']}/suggestions?view=coordinator"
+    assert client.get(url, headers=keys["onboarding"]).status_code == 403
+    body = client.get(url, headers=keys["coordinator"]).json
+    matched = body["suggestions"][0]["explanation"]["matched_sentences"]
+    assert matched["member"] in GRIEF and matched["peer"] in GRIEF_SUPPORTER
+    assert matched["peer"].startswith("When my wife passed away")
+
+
+def test_blocks_work_in_both_directions(client, keys, member_body):
+    seeker, grief, cancer, _ = people(client, keys, member_body)
+    h = keys["onboarding"]
+    assert client.post(f"/api/v1/members/{grief['id']}/blocks", json={"member_id": seeker["id"]},
+                       headers=h).status_code == 201
+    body = client.get(f"/api/v1/members/{seeker['id']}/suggestions", headers=h).json
+    assert [s["member_id"] for s in body["suggestions"]] == [cancer["id"]]
+    assert body["filtered_out"]["blocked"] == 1
+    seeker_seen_by_grief = client.get(f"/api/v1/members/{grief['id']}/suggestions", headers=h).json
+    assert seeker["id"] not in [s["member_id"] for s in seeker_seen_by_grief["suggestions"]]
+
+
+def test_a_declined_peer_is_not_suggested_again(client, keys, member_body):
+    seeker, grief, cancer, _ = people(client, keys, member_body)
+    h = keys["onboarding"]
+    assert client.post(f"/api/v1/members/{seeker['id']}/declines", json={"member_id": grief["id"]},
+                       headers=h).status_code == 201
+    body = client.get(f"/api/v1/members/{seeker['id']}/suggestions", headers=h).json
+    assert [s["member_id"] for s in body["suggestions"]] == [cancer["id"]]
+    assert body["filtered_out"]["declined"] == 1
+
+
+def test_paused_peer_and_full_supporter_are_filtered(client, keys, member_body):
+    seeker, grief, cancer, _ = people(client, keys, member_body)
+    h = keys["onboarding"]
+    client.patch(f"/api/v1/members/{grief['id']}", json={"status": "paused"}, headers=h)
+    client.patch(f"/api/v1/members/{cancer['id']}", json={"capacity": 0}, headers=h)
+    body = client.get(f"/api/v1/members/{seeker['id']}/suggestions", headers=h).json
+    assert body["suggestions"] == []
+    assert body["filtered_out"]["inactive"] == 1 and body["filtered_out"]["capacity"] == 1
+
+
+def test_a_new_member_is_suggested_at_once_and_a_deleted_one_never(client, keys, member_body):
+    seeker, grief, cancer, _ = people(client, keys, member_body)
+    h = keys["onboarding"]
+    client.delete(f"/api/v1/members/{grief['id']}", headers=h)
+    ids = [s["member_id"] for s in client.get(f"/api/v1/members/{seeker['id']}/suggestions", headers=h).json["suggestions"]]
+    assert ids == [cancer["id"]]
+    newcomer = create(client, h, member_body(role="peer", display_name="Lea", narrative=GRIEF_SUPPORTER + " I am a peer."))
+    ids = [s["member_id"] for s in client.get(f"/api/v1/members/{seeker['id']}/suggestions", headers=h).json["suggestions"]]
+    assert ids[0] == newcomer["id"]
+
+
+def test_a_changed_narrative_changes_the_suggestions(client, keys, member_body):
+    seeker, grief, cancer, _ = people(client, keys, member_body)
+    h = keys["onboarding"]
+    client.patch(f"/api/v1/members/{seeker['id']}", json={
+        "narrative": "Lymphoma came back and I start chemo again in May. The scans terrify me.",
+        "topics": ["cancer"]}, headers=h)
+    ids = [s["member_id"] for s in client.get(f"/api/v1/members/{seeker['id']}/suggestions", headers=h).json["suggestions"]]
+    assert ids[0] == cancer["id"]
+
+
+def test_suggestions_are_recorded_and_spread_exposure(app, client, keys, member_body):
+    seeker, grief, cancer, _ = people(client, keys, member_body)
+    h = keys["onboarding"]
+    client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=2", headers=h)
+    with Session(app.extensions["db_engine"]) as session:
+        assert session.scalar(select(func.count()).select_from(SuggestionEvent)) == 2
+    body = client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=2", headers=h).json
+    assert body["suggestions"][0]["explanation"]["exposure"]["recent_suggestions"] == 1
+    assert body["suggestions"][0]["explanation"]["components"]["exposure"] < 0
+
+
+def test_k_is_bounded_and_checked(client, keys, member_body):
+    seeker, *_ = people(client, keys, member_body)
+    h = keys["onboarding"]
+    assert len(client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=1", headers=h).json["suggestions"]) == 1
+    for bad in ("0", "51", "two"):
+        response = client.get(f"/api/v1/members/{seeker['id']}/suggestions?k={bad}", headers=h)
+        assert response.status_code == 422 and response.json["field"] == "k"
+
+
+def test_suggestions_for_an_unknown_member_are_a_404(client, keys):
+    assert client.get("/api/v1/members/77/suggestions", headers=keys["onboarding"]).status_code == 404
