@@ -1,7 +1,7 @@
 """The `peermatch` command line (click); every command honours DATABASE_URL."""
 from __future__ import annotations
 
-import json
+import functools
 import os
 import sys
 from pathlib import Path
@@ -22,7 +22,9 @@ def _engine():
     return make_engine(url)
 
 
+@functools.cache
 def _embedder():
+    """The model, loaded once per process (so a test session or a long CLI run pays once)."""
     from matcher.embedding import Embedder, ModelUnavailableError
 
     try:
