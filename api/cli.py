@@ -167,3 +167,8 @@ def revoke_key(key_id: int) -> None:
         row.revoked_at = row.revoked_at or utcnow()
         session.commit()
     click.echo(f"Revoked key #{key_id}.")
+
+
+from api.cli_analysis import evaluate  # noqa: E402  (the analysts' commands live in their own module)
+
+main.add_command(evaluate)

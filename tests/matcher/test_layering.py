@@ -5,7 +5,8 @@ import subprocess
 import sys
 
 PURE_MODULES = ["matcher", "matcher.profiles", "matcher.availability", "matcher.config", "matcher.index",
-                "matcher.ranking", "matcher.embedding", "matcher.explanation", "matcher.fixtures"]
+                "matcher.ranking", "matcher.embedding", "matcher.explanation", "matcher.fixtures",
+                "matcher.assignment", "matcher.evaluation", "matcher.text_scoring", "matcher.safety"]
 
 
 def test_matcher_imports_no_flask_and_no_sqlalchemy():
