@@ -1,0 +1,57 @@
+"""Share of top-5 suggestions that share the member's theme on the fixtures, against random feasible peers.
+
+    python -m bench.fixture_quality [--k 5]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from api.cli import FIXTURES
+from matcher.config import MatchConfig
+from matcher.embedding import Embedder
+from matcher.fixtures import read_fixture_members
+from matcher.index import MemberIndex
+from matcher.profiles import Member, Window
+from matcher.ranking import filter_masks, rank
+
+
+def build_index(embedder: Embedder) -> tuple[MemberIndex, dict[int, str]]:
+    rows = read_fixture_members(FIXTURES)
+    vectors = embedder.encode([r["narrative"] for r in rows], progress=False)
+    index, themes = MemberIndex(embedder.dimension), {}
+    for i, (r, v) in enumerate(zip(rows, vectors), 1):
+        member = Member(i, r["role"], r["narrative"], tuple(r["languages"]), r["timezone"],
+                        tuple(Window.parse(w) for w in r["availability"]), r["capacity"], tuple(r["topics"]),
+                        r["status"])
+        index.upsert(member, v)
+        themes[i] = r["theme"]
+    return index, themes
+
+
+def theme_share(index: MemberIndex, themes: dict[int, str], k: int, seed: int = 0) -> dict[str, float]:
+    rng, config = np.random.default_rng(seed), MatchConfig()
+    hits = {"peermatch": [], "random": []}
+    for member_id in themes:
+        query = index.get(member_id)
+        if query.status != "active":
+            continue
+        ranked = rank(query, index.embedding(member_id), index, config, k).suggestions
+        _, _, keep = filter_masks(query, index, config, set(), set())
+        feasible = index.ids[np.flatnonzero(keep)]
+        if len(ranked) == 0:
+            continue
+        picks = rng.choice(feasible, size=min(k, len(feasible)), replace=False)
+        hits["peermatch"].extend(themes[s.member_id] == themes[member_id] for s in ranked)
+        hits["random"].extend(themes[int(p)] == themes[member_id] for p in picks)
+    return {name: round(float(np.mean(v)), 4) for name, v in hits.items()}
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--k", type=int, default=5)
+    args = parser.parse_args()
+    index, themes = build_index(Embedder())
+    print(json.dumps(theme_share(index, themes, args.k)))
