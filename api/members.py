@@ -129,15 +129,7 @@ class Blocks(MethodView):
     @blp.response(201, BlockOutSchema)
     def post(self, data, member_id):
         """Block a member: neither will be suggested to the other again."""
-        row = get_member_or_404(member_id)
-        other = _peer(member_id, data["member_id"])
-        existing = g.db.scalar(select(Block).where(Block.member_id == row.id, Block.blocked_id == other.id))
-        if existing is not None:
-            return existing, 200
-        block = Block(member_id=row.id, blocked_id=other.id)
-        g.db.add(block)
-        g.db.commit()
-        return block, 201
+        return _record_once(Block, Block.blocked_id, member_id, data["member_id"])
 
 
 @blp.route("/<int:member_id>/declines")
@@ -147,12 +139,17 @@ class Declines(MethodView):
     @blp.response(201, DeclineOutSchema)
     def post(self, data, member_id):
         """Decline a suggested peer: they are not suggested to this member again."""
-        row = get_member_or_404(member_id)
-        other = _peer(member_id, data["member_id"])
-        existing = g.db.scalar(select(Decline).where(Decline.member_id == row.id, Decline.declined_id == other.id))
-        if existing is not None:
-            return existing, 200
-        decline = Decline(member_id=row.id, declined_id=other.id)
-        g.db.add(decline)
-        g.db.commit()
-        return decline, 201
+        return _record_once(Decline, Decline.declined_id, member_id, data["member_id"])
+
+
+def _record_once(model, other_column, member_id: int, other_id: int):
+    """Store a block or decline from `member_id` about `other_id`; 201 when new, 200 when already there."""
+    row = get_member_or_404(member_id)
+    other = _peer(member_id, other_id)
+    existing = g.db.scalar(select(model).where(model.member_id == row.id, other_column == other.id))
+    if existing is not None:
+        return existing, 200
+    record = model(member_id=row.id, **{other_column.key: other.id})
+    g.db.add(record)
+    g.db.commit()
+    return record, 201
