@@ -38,16 +38,6 @@ def _embed_if_changed(row: MemberRow) -> None:
         embed_rows([row], state.embedder)
 
 
-def _normalise(data: dict) -> dict:
-    for key in ("languages", "preferred_languages", "topics", "preferred_topics"):
-        if key in data:
-            data[key] = [v.strip().lower() for v in data[key]]
-            data[key] = list(dict.fromkeys(data[key]))
-    if "narrative" in data:
-        data["narrative"] = data["narrative"].strip()
-    return data
-
-
 def _commit_and_refresh(*rows: MemberRow) -> None:
     touch(g.db, *rows)
     g.db.commit()
@@ -72,7 +62,6 @@ class Members(MethodView):
     @blp.response(201, MemberOutSchema)
     def post(self, data):
         """Create a member; their narrative is embedded before anything is stored."""
-        data = _normalise(data)
         row = MemberRow(**{k: data[k] for k in PROFILE_FIELDS}, created_by_key=current_key().id)
         row.narrative_hash = text_hash(row.narrative)
         _embed_if_changed(row)
@@ -96,7 +85,7 @@ class Member(MethodView):
     def patch(self, data, member_id):
         """Change some fields; a changed narrative is embedded again."""
         row = get_member_or_404(member_id)
-        for key, value in _normalise(data).items():
+        for key, value in data.items():
             setattr(row, key, value)
         row.narrative_hash = text_hash(row.narrative)
         _embed_if_changed(row)

@@ -1,7 +1,7 @@
 """Request and response schemas (marshmallow); flask-smorest builds the OpenAPI document from them."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from matcher.availability import validate_timezone
 from matcher.profiles import (
@@ -82,6 +82,19 @@ class MemberInSchema(StrictSchema):
     @validates("timezone")
     def _timezone(self, value, **_):
         _check(validate_timezone, value, "timezone")
+
+    @post_load
+    def _normalise(self, data: dict, **_) -> dict:
+        """Store what the validators return: lower-cased, de-duplicated codes and tags, a trimmed narrative."""
+        normalisers = {"languages": validate_languages, "topics": validate_topics,
+                       "preferred_topics": validate_topics,
+                       "preferred_languages": lambda v: validate_languages(v, required=False)}
+        for key, normalise in normalisers.items():
+            if key in data:
+                data[key] = list(normalise(data[key]))
+        if "narrative" in data:
+            data["narrative"] = validate_narrative(data["narrative"])
+        return data
 
 
 class MemberPatchSchema(MemberInSchema):
