@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 from sqlalchemy import (
     JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text,
-    UniqueConstraint, create_engine, event, func, or_, select, update,
+    UniqueConstraint, create_engine, event, func, or_, select, text, update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -24,6 +24,9 @@ from matcher.profiles import Member, Window
 DEFAULT_DATABASE_URL = "sqlite:///instance/peermatch.sqlite3"
 API_ROLES = ("onboarding", "coordinator", "analyst", "admin")
 ACTIVE_PAIRING_STATUSES = ("approved",)
+RESERVING_PAIRING_STATUSES = ("proposed", "approved")   # hold a place until a coordinator decides
+PAIRING_TRANSITIONS = {"approve": ("proposed", "approved"), "reject": ("proposed", "rejected"),
+                       "end": ("approved", "ended")}
 
 
 def utcnow() -> datetime:
@@ -97,11 +100,25 @@ class SuggestionEvent(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
+class PairingRound(Base):
+    """One run of the cohort pairing: who ran it, with which config, and who was left unmatched."""
+
+    __tablename__ = "pairing_rounds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    solver: Mapped[str] = mapped_column(String(16), default="flow")
+    config_digest: Mapped[str] = mapped_column(String(16), default="")
+    unmatched: Mapped[list] = mapped_column(JSON, default=list)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class Pairing(Base):
     __tablename__ = "pairings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("pairing_rounds.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="support")
     seeker_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     supporter_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="proposed", index=True)
@@ -125,6 +142,31 @@ class AuditEvent(Base):
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Feedback(Base):
+    """One member's rating of a pairing they are in (for analysts)."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("pairing_id", "member_id", name="uq_feedback_member"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pairing_id: Mapped[int] = mapped_column(ForeignKey("pairings.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    would_continue: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RepeatRequest(Base):
+    """A member asks to be paired again with a previous peer (honoured by rounds when feasible)."""
+
+    __tablename__ = "repeat_requests"
+    __table_args__ = (UniqueConstraint("member_id", name="uq_repeat_member"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    peer_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -192,11 +234,15 @@ def touch(session: Session, *rows: MemberRow) -> None:
         row.revision = version
 
 
-def active_pairing_counts(session: Session, member_ids: list[int] | None = None) -> dict[int, int]:
-    """Active (approved) pairings per member, counting both sides."""
+def active_pairing_counts(session: Session, member_ids: list[int] | None = None,
+                          statuses: tuple[str, ...] = RESERVING_PAIRING_STATUSES,
+                          exclude_pairing: int | None = None) -> dict[int, int]:
+    """Pairings per member in `statuses` (by default approved or awaiting review), both sides."""
     counts: dict[int, int] = {}
     for column in (Pairing.seeker_id, Pairing.supporter_id):
-        stmt = select(column, func.count()).where(Pairing.status.in_(ACTIVE_PAIRING_STATUSES)).group_by(column)
+        stmt = select(column, func.count()).where(Pairing.status.in_(statuses)).group_by(column)
+        if exclude_pairing is not None:
+            stmt = stmt.where(Pairing.id != exclude_pairing)
         if member_ids is not None:
             stmt = stmt.where(column.in_(member_ids))
         for member_id, n in session.execute(stmt):
@@ -303,6 +349,69 @@ def record_suggestions(session: Session, requester_id: int, suggested: list[int]
                     for i in suggested)
 
 
+# --- pairings -------------------------------------------------------------------------------
+
+def round_constraints(session: Session) -> tuple[set[frozenset[int]], dict[int, set[int]], dict[int, int]]:
+    """What a pairing round must respect: excluded pairs, blocks/declines, and repeat requests.
+
+    Rejected and ended pairs are excluded, except an ended pair one of its members asked to repeat.
+    """
+    repeats = {m: p for m, p in session.execute(select(RepeatRequest.member_id, RepeatRequest.peer_id))}
+    wanted = {frozenset(pair) for pair in repeats.items()}
+    excluded: set[frozenset[int]] = set()
+    for a, b, status in session.execute(select(Pairing.seeker_id, Pairing.supporter_id, Pairing.status)
+                                        .where(Pairing.status.in_(("rejected", "ended")))):
+        pair = frozenset((a, b))
+        if status == "rejected" or pair not in wanted:
+            excluded.add(pair)
+    blocked: dict[int, set[int]] = {}
+    for model, other in ((Block, Block.blocked_id), (Decline, Decline.declined_id)):
+        for a, b in session.execute(select(model.member_id, other)):
+            blocked.setdefault(a, set()).add(b)
+    return excluded, blocked, repeats
+
+
+def lock_for_pairing(session: Session, member_ids: list[int]) -> dict[int, MemberRow]:
+    """Start a write transaction that holds these members until commit, and return them fresh.
+
+    Capacity checks run after this, so two coordinators approving pairs of one supporter at
+    once are serialised by the database: PostgreSQL locks the member rows (SELECT ... FOR
+    UPDATE, in id order so two lockers never deadlock); SQLite takes its single write lock at
+    the start of the transaction (BEGIN IMMEDIATE), which also makes every read after it fresh.
+    """
+    session.rollback()
+    stmt = select(MemberRow).where(MemberRow.id.in_(sorted(set(member_ids)))).order_by(MemberRow.id)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
+    else:
+        stmt = stmt.with_for_update()
+    rows = session.scalars(stmt.execution_options(populate_existing=True)).all()
+    return {row.id: row for row in rows}
+
+
+def lock_rounds(session: Session) -> None:
+    """Let one pairing round at a time write proposals (a transaction-scoped lock)."""
+    session.rollback()
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
+    else:
+        session.execute(text("SELECT pg_advisory_xact_lock(72616)"))
+
+
+def audit(session: Session, actor: str, action: str, *, pairing_id: int | None = None,
+          member_id: int | None = None, reason: str | None = None, detail: dict | None = None) -> AuditEvent:
+    """Append one audit event (rows are only ever added; erasure blanks their free text)."""
+    event_row = AuditEvent(actor=actor, action=action, pairing_id=pairing_id, member_id=member_id,
+                           reason=reason, detail=detail or {})
+    session.add(event_row)
+    return event_row
+
+
+def pairing_history(session: Session, pairing_id: int) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.pairing_id == pairing_id)
+                                .order_by(AuditEvent.id)))
+
+
 # --- API keys ------------------------------------------------------------------------------
 
 def hash_key(key: str) -> str:
@@ -331,8 +440,9 @@ def erase_member(session: Session, row: MemberRow) -> None:
     """Delete means delete: wipe what identifies the member and anonymise what refers to them.
 
     Narrative, name, intro, topics, languages, availability and embedding are erased; blocks,
-    declines and suggestion events go; pairings keep only ids and scores (explanations and reasons
-    are dropped, open ones are ended); audit events about them lose their free text.
+    declines, repeat requests and suggestion events go; pairings keep only ids and scores
+    (explanations and reasons are dropped, open ones are ended); feedback on those pairings loses
+    its comments; audit events about them lose their free text.
     """
     for column, value in (("narrative", None), ("narrative_hash", None), ("display_name", None),
                           ("intro", ""), ("topics", []), ("languages", []), ("preferred_languages", []),
@@ -343,7 +453,8 @@ def erase_member(session: Session, row: MemberRow) -> None:
     row.deleted_at = utcnow()
     for model, columns in ((Block, (Block.member_id, Block.blocked_id)),
                            (Decline, (Decline.member_id, Decline.declined_id)),
-                           (SuggestionEvent, (SuggestionEvent.requester_id, SuggestionEvent.suggested_id))):
+                           (SuggestionEvent, (SuggestionEvent.requester_id, SuggestionEvent.suggested_id)),
+                           (RepeatRequest, (RepeatRequest.member_id, RepeatRequest.peer_id))):
         for item in session.scalars(select(model).where(or_(*(c == row.id for c in columns)))):
             session.delete(item)
     pairings = list(session.scalars(select(Pairing).where(
@@ -353,6 +464,8 @@ def erase_member(session: Session, row: MemberRow) -> None:
         if pairing.status in ("proposed", "approved"):
             pairing.status = "ended"
     pairing_ids = [p.id for p in pairings]
+    for feedback in session.scalars(select(Feedback).where(Feedback.pairing_id.in_(pairing_ids or [-1]))):
+        feedback.comment = None
     events = session.scalars(select(AuditEvent).where(or_(
         AuditEvent.member_id == row.id, AuditEvent.pairing_id.in_(pairing_ids or [-1]))))
     for audit in events:
