@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from matcher.config import load_config
 from matcher.embedding import Embedder, ModelUnavailableError
+from matcher.safety import SafetyConfig
 from matcher.storage import DEFAULT_DATABASE_URL, create_schema, make_engine
 
 log = logging.getLogger(__name__)
@@ -70,11 +71,13 @@ def _init_matching(app: Flask) -> None:
         except ModelUnavailableError as exc:
             raise SystemExit(str(exc)) from exc
     config = app.config["MATCH_CONFIG"] or load_config()
-    app.extensions["matching"] = MatchingState(embedder, config)
+    safety_path = app.config.get("SAFETY_CONFIG") or os.environ.get("PEERMATCH_SAFETY")
+    safety = SafetyConfig.load(safety_path) if safety_path else None
+    app.extensions["matching"] = MatchingState(embedder, config, safety)
 
 
 def _init_api(app: Flask) -> None:
-    from api import members, suggestions
+    from api import exports, members, pairings, suggestions
     from api.errors import register_error_handlers
 
     api = Api(app, spec_kwargs={"components": {"securitySchemes": {
@@ -82,5 +85,8 @@ def _init_api(app: Flask) -> None:
         "security": [{"bearerAuth": []}]})
     api.register_blueprint(members.blp)
     api.register_blueprint(suggestions.blp)
+    api.register_blueprint(pairings.rounds_blp)
+    api.register_blueprint(pairings.blp)
+    api.register_blueprint(exports.blp)
     register_error_handlers(app)
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})

@@ -12,6 +12,7 @@ from matcher.embedding import Embedder
 from matcher.explanation import best_sentence_pair
 from matcher.index import MemberIndex
 from matcher.ranking import Ranking, rank
+from matcher.safety import SafetyConfig, SafetyScreen
 from matcher.storage import (
     blocked_ids, current_version, declined_ids, recent_exposure, record_suggestions, sync_index,
 )
@@ -22,9 +23,10 @@ log = logging.getLogger(__name__)
 class MatchingState:
     """Keeps this process's index in step with the database through the version counter."""
 
-    def __init__(self, embedder: Embedder, config: MatchConfig) -> None:
+    def __init__(self, embedder: Embedder, config: MatchConfig, safety: SafetyConfig | None = None) -> None:
         self.embedder = embedder
         self.config = config
+        self.safety = SafetyScreen(embedder, safety)
         self.index = MemberIndex(embedder.dimension)
         self.version = -1
         self._lock = threading.Lock()

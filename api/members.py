@@ -6,14 +6,16 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
-from api.auth import can_see_everyone, current_key, requires
+from api import review
+from api.auth import actor, can_see_everyone, current_key, requires
 from api.errors import ApiError
 from api.schemas import (
     BlockOutSchema, DeclineOutSchema, MemberInSchema, MemberListSchema, MemberOutSchema,
-    MemberPatchSchema, PageArgsSchema, PeerRefSchema,
+    MemberPatchSchema, PageArgsSchema, PeerRefSchema, ReleaseHoldSchema, RepeatRequestOutSchema,
+    RepeatRequestSchema,
 )
 from matcher.embedding import text_hash
-from matcher.storage import Block, Decline, MemberRow, embed_rows, erase_member, touch
+from matcher.storage import Block, Decline, MemberRow, audit, embed_rows, erase_member, touch
 
 blp = Blueprint("members", __name__, url_prefix="/api/v1/members",
                 description="Members of peer-support groups: who they are and when they are free.")
@@ -32,10 +34,26 @@ def get_member_or_404(member_id: int) -> MemberRow:
     return row
 
 
-def _embed_if_changed(row: MemberRow) -> None:
+def _embed_if_changed(row: MemberRow) -> bool:
+    """Embed the narrative again if it (or the model) changed; True when it did."""
     state = current_app.extensions["matching"]
     if row.embedding_hash != text_hash(row.narrative) or row.embedding_model != state.embedder.model_id:
         embed_rows([row], state.embedder)
+        return True
+    return False
+
+
+def _screen(row: MemberRow) -> None:
+    """Hold the member for a coordinator when the narrative may signal acute crisis.
+
+    A triage aid, not a clinical judgement: it only routes the member to a person. A hold is
+    released by a coordinator, never by editing the narrative. The audit event names the reason
+    (a configured phrase or an exemplar similarity), never the narrative.
+    """
+    result = current_app.extensions["matching"].safety.screen(row.narrative)
+    if result.held and not row.needs_review:
+        row.needs_review = True
+        audit(g.db, actor(), "held_for_review", member_id=row.id, detail={"reasons": result.reasons})
 
 
 def _commit_and_refresh(*rows: MemberRow) -> None:
@@ -67,6 +85,7 @@ class Members(MethodView):
         _embed_if_changed(row)
         g.db.add(row)
         g.db.flush()
+        _screen(row)
         _commit_and_refresh(row)
         return row, 201, {"Location": url_for("members.Member", member_id=row.id)}
 
@@ -88,7 +107,8 @@ class Member(MethodView):
         for key, value in data.items():
             setattr(row, key, value)
         row.narrative_hash = text_hash(row.narrative)
-        _embed_if_changed(row)
+        if _embed_if_changed(row):
+            _screen(row)
         _commit_and_refresh(row)
         return row
 
@@ -129,6 +149,26 @@ class Declines(MethodView):
     def post(self, data, member_id):
         """Decline a suggested peer: they are not suggested to this member again."""
         return _record_once(Decline, Decline.declined_id, member_id, data["member_id"])
+
+
+@blp.route("/<int:member_id>/repeat-request")
+class RepeatRequest(MethodView):
+    @requires("onboarding", "coordinator")
+    @blp.arguments(RepeatRequestSchema)
+    @blp.response(201, RepeatRequestOutSchema)
+    def post(self, data, member_id):
+        """Ask to be paired again with a previous peer; the next rounds honour it when feasible."""
+        return review.request_repeat(get_member_or_404(member_id), data["peer_id"], actor())
+
+
+@blp.route("/<int:member_id>/release-hold")
+class ReleaseHold(MethodView):
+    @requires("coordinator")
+    @blp.arguments(ReleaseHoldSchema)
+    @blp.response(200, MemberOutSchema)
+    def post(self, data, member_id):
+        """A coordinator has talked with a held member; rounds may include them again."""
+        return review.release_hold(get_member_or_404(member_id), actor(), data["reason"].strip())
 
 
 def _record_once(model, other_column, member_id: int, other_id: int):

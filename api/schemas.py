@@ -210,3 +210,127 @@ class ErrorSchema(Schema):
     error = fields.String()
     message = fields.String()
     field = fields.String(allow_none=True)
+
+
+# --- rounds and pairings -------------------------------------------------------------------
+
+PAIRING_STATUSES = ("proposed", "approved", "rejected", "ended")
+
+
+class RoundInSchema(StrictSchema):
+    seeker_ids = fields.List(fields.Integer(validate=validate.Range(1)), load_default=None,
+                             validate=validate.Length(1, 100_000),
+                             metadata={"description": "Waiting members to pair; default: everyone waiting."})
+    solver = fields.String(load_default="flow", validate=validate.OneOf(("flow", "greedy")))
+
+
+class ProposalSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String(metadata={"description": "support (seeker + supporter) or peer (two peers)."})
+    seeker_id = fields.Integer()
+    supporter_id = fields.Integer()
+    score = fields.Float()
+    explanation = fields.Dict()
+
+
+class UnmatchedSchema(Schema):
+    member_id = fields.Integer()
+    reason = fields.String()
+
+
+class RoundOutSchema(Schema):
+    round_id = fields.Integer()
+    solver = fields.String()
+    config = fields.Nested(ConfigRefSchema)
+    total_score = fields.Float()
+    proposals = fields.List(fields.Nested(ProposalSchema))
+    unmatched = fields.List(fields.Nested(UnmatchedSchema))
+
+
+class PairingSchema(Schema):
+    id = fields.Integer()
+    round_id = fields.Integer(allow_none=True)
+    kind = fields.String()
+    seeker_id = fields.Integer()
+    supporter_id = fields.Integer()
+    status = fields.String()
+    score = fields.Float()
+    explanation = fields.Dict()
+    config_digest = fields.String()
+    reason = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class PairingListArgsSchema(PageArgsSchema):
+    status = fields.String(load_default=None, validate=validate.OneOf(PAIRING_STATUSES))
+    round_id = fields.Integer(load_default=None, validate=validate.Range(1))
+
+
+class PairingListSchema(Schema):
+    pairings = fields.List(fields.Nested(PairingSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class EmptySchema(StrictSchema):
+    """No fields."""
+
+
+class ReasonSchema(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(1, 1000),
+                           metadata={"description": "Why; kept in the audit trail."})
+
+    @validates("reason")
+    def _not_blank(self, value: str, **_kwargs) -> None:
+        if not value.strip():
+            raise ValidationError("Give a reason; it is kept in the pairing's history.")
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    actor = fields.String()
+    action = fields.String()
+    pairing_id = fields.Integer(allow_none=True)
+    member_id = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
+    detail = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class HistorySchema(Schema):
+    pairing_id = fields.Integer()
+    events = fields.List(fields.Nested(AuditEventSchema))
+
+
+class FeedbackInSchema(StrictSchema):
+    member_id = fields.Integer(required=True, validate=validate.Range(1),
+                               metadata={"description": "The member giving feedback: one of the pair."})
+    rating = fields.Integer(required=True, validate=validate.Range(1, 5))
+    would_continue = fields.Boolean(required=True)
+    comment = fields.String(load_default=None, allow_none=True, validate=validate.Length(0, 2000))
+
+
+class FeedbackOutSchema(Schema):
+    id = fields.Integer()
+    pairing_id = fields.Integer()
+    member_id = fields.Integer()
+    rating = fields.Integer()
+    would_continue = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class RepeatRequestSchema(StrictSchema):
+    peer_id = fields.Integer(required=True, validate=validate.Range(1),
+                             metadata={"description": "A previous peer (an ended pairing) to be paired with again."})
+
+
+class RepeatRequestOutSchema(Schema):
+    member_id = fields.Integer()
+    peer_id = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class ReleaseHoldSchema(ReasonSchema):
+    """Why a coordinator releases a safety hold."""
