@@ -89,4 +89,6 @@ def _init_api(app: Flask) -> None:
     api.register_blueprint(pairings.blp)
     api.register_blueprint(exports.blp)
     register_error_handlers(app)
+    from api.pages import init_pages
+    init_pages(app)
     app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})

@@ -10,14 +10,14 @@ from matcher.storage import ApiKey, find_api_key
 
 
 def current_key() -> ApiKey | None:
-    """The caller's key from the Authorization header, or from a coordinator's page session."""
+    """The caller's key from the Authorization header, or (pages only) from a coordinator's session cookie."""
     if "api_key" in g:
         return g.api_key
     header = request.headers.get("Authorization", "")
     key = None
     if header.startswith("Bearer ") and header[7:].strip():
         key = find_api_key(g.db, header[7:].strip())
-    elif cookie.get("key_id") is not None:
+    elif request.blueprint == "pages" and cookie.get("key_id") is not None:   # pages only: they check CSRF
         candidate = g.db.get(ApiKey, cookie["key_id"])
         key = candidate if candidate is not None and candidate.revoked_at is None else None
     g.api_key = key

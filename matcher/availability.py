@@ -139,8 +139,35 @@ def to_local_windows(intervals: list[Interval], tz: str, week_start: date) -> li
     return out
 
 
+GRID_SLOT = 15   # minutes; every IANA offset is a multiple of 15 minutes
+
+
+def weekly_grid(a: list[Interval], b: list[Interval], tz: str, week_start: date) -> np.ndarray:
+    """Minutes per local (weekday, hour) in zone `tz` that both, only `a`, or only `b` are free.
+
+    Returns an int array of shape (3, 7, 24): [both, a only, b only] x Monday..Sunday x hour,
+    for drawing the week as a grid in a coordinator's time zone.
+    """
+    zone = ZoneInfo(tz)
+    origin = datetime.combine(week_start, time(0), tzinfo=timezone.utc)
+    free = np.zeros((2, WEEK_MINUTES), dtype=bool)
+    for row, intervals in enumerate((a, b)):
+        for lo, hi in intervals:
+            free[row, lo:hi] = True
+    slots = free.reshape(2, -1, GRID_SLOT).sum(axis=2)
+    both = (free[0] & free[1]).reshape(-1, GRID_SLOT).sum(axis=1)
+    grid = np.zeros((3, 7, 24), dtype=np.int64)
+    for k in range(WEEK_MINUTES // GRID_SLOT):
+        local = (origin + timedelta(minutes=k * GRID_SLOT)).astimezone(zone)
+        cell = (local.weekday(), local.hour)
+        grid[(0, *cell)] += both[k]
+        grid[(1, *cell)] += slots[0, k] - both[k]
+        grid[(2, *cell)] += slots[1, k] - both[k]
+    return grid
+
+
 __all__ = [
     "WEEK_MINUTES", "ZoneInfoNotFoundError", "bitmap_overlap_minutes", "coming_week_start",
     "merge_intervals", "overlap_intervals", "overlap_minutes", "to_bitmap", "to_local_windows",
-    "utc_intervals", "validate_timezone",
+    "utc_intervals", "validate_timezone", "weekly_grid",
 ]

@@ -123,3 +123,23 @@ def test_unknown_time_zone_is_rejected(name):
 
 def test_known_time_zone_is_accepted():
     assert validate_timezone("America/Sao_Paulo") == "America/Sao_Paulo"
+
+
+def test_weekly_grid_counts_shared_and_own_minutes_in_the_viewers_zone():
+    from datetime import date
+
+    from matcher.availability import weekly_grid
+    week = date(2026, 1, 5)                                   # a Monday, no DST change in January
+    a = utc_intervals([Window.parse({"day": "mon", "start": "18:00", "end": "20:00"})], "UTC", week)
+    b = utc_intervals([Window.parse({"day": "mon", "start": "19:30", "end": "21:00"})], "UTC", week)
+    grid = weekly_grid(a, b, "UTC", week)
+    assert grid[0, 0, 19] == 30 and grid[0].sum() == 30
+    assert grid[1, 0, 18] == 60 and grid[1, 0, 19] == 30 and grid[1].sum() == 90
+    assert grid[2, 0, 20] == 60 and grid[2].sum() == 60
+    tokyo = weekly_grid(a, b, "Asia/Tokyo", week)             # UTC+9: Monday 19:30 UTC is Tuesday 04:30
+    assert tokyo[0, 1, 4] == 30 and tokyo[0].sum() == 30
+    kolkata = weekly_grid(a, b, "Asia/Kolkata", week)         # UTC+5:30 splits hours in two
+    assert kolkata[0, 1, 1] == 30 and kolkata[1, 0, 23] == 30 and kolkata[1, 1, 0] == 60
+    sunday = utc_intervals([Window.parse({"day": "sun", "start": "23:00", "end": "01:00"})], "UTC", week)
+    wrapped = weekly_grid(sunday, sunday, "UTC", week)        # wraps to Monday 00:00-01:00
+    assert wrapped[0, 6, 23] == 60 and wrapped[0, 0, 0] == 60
