@@ -277,6 +277,34 @@ def test_blossom_equals_brute_force_on_tiny_graphs(seed):
     assert gain[match_peers_greedily(u, v, gain)].sum() <= gain[chosen].sum()
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_blossom_matches_networkx_on_larger_graphs(seed):
+    """rustworkx (the solver) against networkx's reference blossom: same optimal total."""
+    import networkx as nx
+    rng = np.random.default_rng(seed)
+    n, m = 80, 400
+    u, v = rng.integers(0, n, size=m), rng.integers(0, n, size=m)
+    keep = u != v
+    u, v = u[keep], v[keep]
+    gain = rng.integers(-50, 1000, size=len(u)).astype(np.int64)
+    chosen = match_peers(u, v, gain)
+    graph = nx.Graph()
+    for a, b, g in zip(u.tolist(), v.tolist(), gain.tolist()):
+        if g > 0 and g > graph.get_edge_data(a, b, {"weight": 0})["weight"]:
+            graph.add_edge(a, b, weight=g)
+    reference = sum(graph[a][b]["weight"] for a, b in nx.max_weight_matching(graph))
+    pairs = {frozenset((a, b)) for a, b in zip(u[chosen].tolist(), v[chosen].tolist())}
+    total = sum(max(int(g) for a2, b2, g in zip(u, v, gain) if frozenset((a2, b2)) == pair) for pair in pairs)
+    assert total == reference
+    ends = [x for pair in pairs for x in pair]
+    assert len(ends) == len(set(ends))
+
+
+def test_blossom_with_no_positive_edge_chooses_nothing():
+    assert not match_peers(np.array([1, 2]), np.array([2, 3]), np.array([0, -5])).any()
+    assert match_peers(np.array([], np.int64), np.array([], np.int64), np.array([], np.int64)).shape == (0,)
+
+
 # --- hard filters, held members and reasons ------------------------------------------------
 
 def test_hard_filters_are_never_crossed_even_for_the_most_similar(index):
