@@ -5,7 +5,6 @@ import itertools
 import subprocess
 import sys
 from dataclasses import replace
-from datetime import date
 
 import numpy as np
 import pytest
@@ -20,33 +19,16 @@ from matcher.config import MatchConfig
 from matcher.index import MemberIndex, UnknownMemberError
 from matcher.profiles import Member, Window
 from matcher.ranking import filter_masks, score_pair
-
-WEEK = date(2026, 6, 8)
-EVENING = (Window("mon", 18 * 60, 21 * 60),)
+from tests.matcher.factories import WEEK, add, unit
+from tests.matcher.factories import make_member as member
 SIMILARITY_ONLY = MatchConfig(w_similarity=1.0, w_availability=0.0, w_topics=0.0, w_preferences=0.0)
 ZONES = ("Europe/London", "America/New_York", "Asia/Kolkata")
 TOPICS = ("grief", "sleep", "work", "cancer")
 
 
-def unit(*values: float) -> np.ndarray:
-    v = np.array(values, dtype=np.float32)
-    return v / np.linalg.norm(v)
-
-
-def member(i: int, role: str = "supporter", **changes) -> Member:
-    base = Member(id=i, role=role, narrative=f"story {i}", languages=("en",), timezone="Europe/London",
-                  availability=EVENING, capacity=1, topics=("grief",), display_name=f"M{i}")
-    return replace(base, **changes)
-
-
 @pytest.fixture
 def index() -> MemberIndex:
     return MemberIndex(4, week_start=WEEK)
-
-
-def add(index: MemberIndex, m: Member, vector=(1.0, 0.0, 0.0, 0.0)) -> Member:
-    index.upsert(m, unit(*vector))
-    return m
 
 
 def random_member(i: int, role: str, rng: np.random.Generator) -> Member:

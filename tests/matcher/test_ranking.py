@@ -1,9 +1,6 @@
 """Ranking on hand-made vectors: every hard filter, the score, reciprocity, exposure, explanations."""
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import date
-
 import numpy as np
 import pytest
 
@@ -11,30 +8,17 @@ from matcher.config import MatchConfig
 from matcher.index import MemberIndex
 from matcher.profiles import Member, Window
 from matcher.ranking import FILTERS, rank, reciprocal_fit, score_pair
-
-WEEK = date(2026, 6, 8)
-EVENING = (Window("mon", 18 * 60, 21 * 60),)
-
-
-def unit(*values: float) -> np.ndarray:
-    v = np.array(values, dtype=np.float32)
-    return v / np.linalg.norm(v)
+from tests.matcher.factories import WEEK, add, make_member, unit
 
 
 def member(i: int, role: str = "supporter", **changes) -> Member:
-    base = Member(id=i, role=role, narrative=f"story {i}", languages=("en",), timezone="Europe/London",
-                  availability=EVENING, capacity=2, topics=("grief",), display_name=f"M{i}")
-    return replace(base, **changes)
+    """Ranking's members have two places unless a test says otherwise."""
+    return make_member(i, role, **{"capacity": 2, **changes})
 
 
 @pytest.fixture
 def index():
     return MemberIndex(3, week_start=WEEK)
-
-
-def add(index: MemberIndex, m: Member, vector=(1.0, 0.0, 0.0)) -> Member:
-    index.upsert(m, unit(*vector))
-    return m
 
 
 def test_each_hard_filter_removes_its_candidate_and_is_counted(index):
