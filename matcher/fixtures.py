@@ -1,11 +1,15 @@
-"""Read the project's fixture members (data/fixtures/members.json) as plain dicts."""
+"""The project's fixture members (data/fixtures/members.json): validated dicts, or `Member`s for analysis."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from matcher.availability import validate_timezone
-from matcher.profiles import parse_availability, validate_languages, validate_narrative, validate_topics
+from matcher.profiles import (
+    Member, Window, parse_availability, validate_languages, validate_narrative, validate_topics,
+)
+
+FIXTURES_PATH = Path(__file__).resolve().parent.parent / "data" / "fixtures" / "members.json"
 
 MEMBER_FIELDS = ("display_name", "intro", "role", "narrative", "languages", "timezone", "availability",
                  "capacity", "topics", "status", "theme")
@@ -25,3 +29,14 @@ def read_fixture_members(path: str | Path) -> list[dict]:
             "intro": item.get("intro", ""), "topics": item.get("topics", []),
             "status": item.get("status", "active"), "capacity": item.get("capacity", 1)})
     return members
+
+
+def fixture_members(path: str | Path = FIXTURES_PATH) -> list[Member]:
+    """The fixture members as `Member`s with ids 1..n in file order (as a fresh database numbers them).
+
+    Each member's theme is kept in ``member.extra["theme"]`` for evaluation; ranking never reads it.
+    """
+    return [Member(i, r["role"], r["narrative"], tuple(r["languages"]), r["timezone"],
+                   tuple(Window.parse(w) for w in r["availability"]), r["capacity"], tuple(r["topics"]),
+                   r["status"], r["display_name"] or "", r["intro"], extra={"theme": r["theme"]})
+            for i, r in enumerate(read_fixture_members(path), start=1)]

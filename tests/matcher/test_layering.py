@@ -6,7 +6,8 @@ import sys
 
 PURE_MODULES = ["matcher", "matcher.profiles", "matcher.availability", "matcher.config", "matcher.index",
                 "matcher.ranking", "matcher.embedding", "matcher.explanation", "matcher.fixtures",
-                "matcher.assignment", "matcher.evaluation", "matcher.text_scoring", "matcher.safety"]
+                "matcher.assignment", "matcher.evaluation", "matcher.text_scoring", "matcher.safety",
+                "matcher.member_data", "matcher.pair_features", "matcher.tuning", "matcher.feedback_sim"]
 
 
 def test_matcher_imports_no_flask_and_no_sqlalchemy():

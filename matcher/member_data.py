@@ -1,0 +1,55 @@
+"""Members and their vectors for analysis: the fixtures encoded by the model, or a database's stored vectors."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from matcher.fixtures import FIXTURES_PATH, fixture_members
+from matcher.index import MemberIndex
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from matcher.embedding import Embedder
+
+
+def fixture_index(embedder: Embedder, path: str | Path = FIXTURES_PATH, week_start: date | None = None,
+                  progress: bool = False) -> MemberIndex:
+    """A `MemberIndex` of the fixture members, their narratives encoded in one batch.
+
+    Parameters
+    ----------
+    embedder : encodes the narratives (its cache makes a second call free).
+    path : a fixture file; the project's by default.
+    week_start : the Monday whose calendar places availability in UTC; the coming one by default.
+    progress : show the encoder's progress bar.
+    """
+    members = fixture_members(path)
+    vectors = embedder.encode([m.narrative for m in members], progress=progress)
+    index = MemberIndex(embedder.dimension, week_start)
+    for member, vector in zip(members, vectors, strict=True):
+        index.upsert(member, vector)
+    return index
+
+
+def database_index(session: Session, week_start: date | None = None) -> MemberIndex:
+    """A `MemberIndex` of every stored member with an embedding (the caller owns `session`).
+
+    Raises
+    ------
+    ValueError: when no stored member has an embedding yet.
+    """
+    from matcher.storage import embedding_of, live_members, sync_index
+
+    vector = next((v for v in map(embedding_of, live_members(session)) if v is not None), None)
+    if vector is None:
+        raise ValueError("No stored member has an embedding; run `peermatch load-fixtures` or `peermatch embed`.")
+    index = MemberIndex(vector.size, week_start)
+    sync_index(session, index)
+    return index
+
+
+def member_themes(index: MemberIndex) -> dict[int, str]:
+    """Member id -> hidden theme, for the members that have one (fixtures do; API sign-ups do not)."""
+    return {m.id: m.extra["theme"] for m in index.members if m is not None and m.extra.get("theme")}

@@ -1,0 +1,47 @@
+"""Analysis fixtures: the fixture members indexed once, one simulated feedback study, a fixture database."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from matcher.config import MatchConfig
+from matcher.embedding import Embedder, text_hash
+from matcher.feedback_sim import SimulatedStudy, run_simulated_study
+from matcher.fixtures import FIXTURES_PATH, read_fixture_members
+from matcher.index import MemberIndex
+from matcher.member_data import fixture_index
+from matcher.storage import MemberRow, create_schema, embed_rows, make_engine, touch
+
+# Hidden weights far from the defaults (0.65, 0.15, 0.10, 0.10, 0.10) in every coordinate.
+TRUE_CONFIG = MatchConfig(w_similarity=0.35, w_availability=0.30, w_topics=0.20, w_preferences=0.15,
+                          w_exposure=0.25, name="hidden-truth")
+
+
+@pytest.fixture(scope="session")
+def members_index(embedder: Embedder) -> MemberIndex:
+    """The 364 fixture members with their real embeddings."""
+    return fixture_index(embedder)
+
+
+@pytest.fixture(scope="session")
+def study(members_index: MemberIndex) -> SimulatedStudy:
+    """Feedback simulated from `TRUE_CONFIG` on 12 random feasible peers per member, and the learned weights."""
+    return run_simulated_study(members_index, TRUE_CONFIG, per_query=12, seed=0)
+
+
+@pytest.fixture(scope="session")
+def fixture_database(embedder: Embedder, tmp_path_factory) -> str:
+    """A SQLite database holding the fixture members and their embeddings, as `peermatch load-fixtures` leaves it."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('analysis-db') / 'fixtures.sqlite3'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    with Session(engine) as session:
+        rows = [MemberRow(**fields, narrative_hash=text_hash(fields["narrative"]))
+                for fields in read_fixture_members(FIXTURES_PATH)]
+        session.add_all(rows)
+        session.flush()
+        touch(session, *rows)
+        embed_rows(rows, embedder)
+        session.commit()
+    engine.dispose()
+    return url
