@@ -12,11 +12,12 @@ from api.cli_analysis import _embedder
 from matcher.config import MatchConfig
 from matcher.feedback_sim import run_simulated_study
 from matcher.index import MemberIndex
-from matcher.member_data import database_index, fixture_index, member_themes
+from matcher.member_data import database_index, fixture_index, member_themes, stored_feedback
 from matcher.pair_features import WEIGHT_FEATURES, WEIGHT_FIELDS, candidate_pairs, weight_vector
 from matcher.storage import DEFAULT_DATABASE_URL, make_engine
 from matcher.tuning import (
-    DEFAULT_GRID, config_from_weights, export_config, grid_search, shared_label_gains, weight_distance,
+    DEFAULT_GRID, config_from_weights, export_config, grid_search, learn_weights, shared_label_gains,
+    weight_distance,
 )
 
 
@@ -70,9 +71,29 @@ def _simulate(index: MemberIndex, true_config: MatchConfig, k: int, seed: int) -
     }
 
 
+def _from_feedback() -> tuple[MatchConfig, dict]:
+    """Weights learned from the ratings members gave their real pairings (stored at DATABASE_URL)."""
+    engine = make_engine(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
+    try:
+        with Session(engine) as session:
+            feedback = stored_feedback(session)
+    finally:
+        engine.dispose()
+    good = feedback.ratings >= 4
+    try:
+        learned = learn_weights(feedback.features, good, groups=feedback.pairing_ids)
+    except ValueError as exc:
+        raise click.ClickException(f"{exc} ({int(good.sum())} ratings of 4-5 and {int((~good).sum())} of 1-3 "
+                                   "are stored so far.)") from exc
+    return learned.config, {"ratings": len(good), "good": int(good.sum()), "cv_auc": learned.cv_auc,
+                            "cv_auc_std": learned.cv_auc_std,
+                            "distance_to_default": weight_distance(learned.config, MatchConfig())}
+
+
 @click.command("tune-weights")
-@click.option("--method", type=click.Choice(["grid", "simulate"]), default="grid", show_default=True,
-              help="grid: best weights for sharing the hidden theme; simulate: learn from simulated feedback.")
+@click.option("--method", type=click.Choice(["grid", "simulate", "feedback"]), default="grid", show_default=True,
+              help="grid: best weights for sharing the hidden theme; simulate: learn from simulated feedback; "
+                   "feedback: learn from members' ratings stored at DATABASE_URL (rating >= 4 is good).")
 @click.option("--source", type=click.Choice(["fixtures", "database"]), default="fixtures", show_default=True,
               help="The fixture file encoded now, or the members and vectors stored at DATABASE_URL.")
 @click.option("--true-weights", default="0.35,0.30,0.20,0.15,0.25", show_default=True, callback=_parse_weights,
@@ -86,8 +107,11 @@ def _simulate(index: MemberIndex, true_config: MatchConfig, k: int, seed: int) -
 def tune_weights(ctx: click.Context, method: str, source: str, true_weights: MatchConfig, k: int, seed: int,
                  out: str | None, as_json: bool) -> None:
     """Choose the ranking weights by grid search or from simulated feedback, and optionally export them."""
-    index = _load_index(ctx, source)
-    config, report = _grid(index, k) if method == "grid" else _simulate(index, true_weights, k, seed)
+    if method == "feedback":
+        config, report = _from_feedback()
+    else:
+        index = _load_index(ctx, source)
+        config, report = _grid(index, k) if method == "grid" else _simulate(index, true_weights, k, seed)
     if out:
         export_config(config, out)
     if as_json:

@@ -1,9 +1,12 @@
 """Members and their vectors for analysis: the fixtures encoded by the model, or a database's stored vectors."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from matcher.fixtures import FIXTURES_PATH, fixture_members
 from matcher.index import MemberIndex
@@ -53,3 +56,28 @@ def database_index(session: Session, week_start: date | None = None) -> MemberIn
 def member_themes(index: MemberIndex) -> dict[int, str]:
     """Member id -> hidden theme, for the members that have one (fixtures do; API sign-ups do not)."""
     return {m.id: m.extra["theme"] for m in index.members if m is not None and m.extra.get("theme")}
+
+
+@dataclass(frozen=True)
+class StoredFeedback:
+    """Members' ratings of real pairings, with each pairing's weight features (for `tuning.learn_weights`)."""
+
+    features: np.ndarray        # (n, 5) in `pair_features.WEIGHT_FEATURES` order
+    ratings: np.ndarray         # (n,) 1-5
+    would_continue: np.ndarray  # (n,) bool
+    pairing_ids: np.ndarray     # (n,) the group of each row: both members' ratings of a pair stay together
+
+
+def stored_feedback(session: Session) -> StoredFeedback:
+    """Every stored feedback row whose pairing still has its explanation (erased members' pairs are skipped)."""
+    from sqlalchemy import select
+
+    from matcher.pair_features import features_from_explanation
+    from matcher.storage import Feedback, Pairing
+
+    rows = session.execute(select(Pairing.id, Pairing.explanation, Feedback.rating, Feedback.would_continue)
+                           .join(Feedback, Feedback.pairing_id == Pairing.id).order_by(Feedback.id)).all()
+    kept = [(pid, features_from_explanation(e), r, w) for pid, e, r, w in rows if e]
+    return StoredFeedback(
+        np.array([k[1] for k in kept]).reshape(-1, 5), np.array([k[2] for k in kept], dtype=np.int64),
+        np.array([k[3] for k in kept], dtype=bool), np.array([k[0] for k in kept], dtype=np.int64))

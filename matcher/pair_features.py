@@ -18,7 +18,7 @@ import numpy as np
 from matcher.config import MatchConfig
 from matcher.index import MemberIndex
 from matcher.profiles import Member
-from matcher.ranking import filter_masks, score_pair
+from matcher.ranking import exposure_penalty, filter_masks, score_pair
 
 WEIGHT_FEATURES = ("similarity", "availability", "topics", "preferences", "exposure")
 WEIGHT_FIELDS = tuple(f"w_{name}" for name in WEIGHT_FEATURES)
@@ -58,6 +58,23 @@ def pair_features(query: Member, peer: Member, similarity: float, overlap: int, 
     values["shared_languages"] = float(len(explanation["shared_languages"]))
     values["overlap_hours"] = explanation["overlap_minutes"] / 60
     return values
+
+
+def features_from_explanation(explanation: Mapping) -> np.ndarray:
+    """The weight features of a stored pair, read back from its explanation (a proposal's or a suggestion's).
+
+    Raises
+    ------
+    ValueError: when the explanation lacks a component (e.g. it was erased with a member).
+    """
+    try:
+        exposure = explanation["exposure"]
+        unweighted = exposure_penalty(exposure["recent_suggestions"], exposure["free_capacity"],
+                                      MatchConfig(w_exposure=1.0))
+        return np.array([explanation["similarity"], explanation["availability_fit"], explanation["topic_overlap"],
+                         explanation["preference_fit"]["reciprocal"], -round(unweighted, 4)], dtype=np.float64)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"The explanation has no {exc} component.") from exc
 
 
 @dataclass(frozen=True)
