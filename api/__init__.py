@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import Flask, g
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter
 from sqlalchemy.orm import Session
 
 from matcher.config import load_config
@@ -80,7 +81,19 @@ def _init_api(app: Flask) -> None:
     from api import exports, members, pairings, suggestions
     from api.errors import register_error_handlers
 
-    api = Api(app, spec_kwargs={"components": {"securitySchemes": {
+    from api.schemas import MAX_ID, ErrorSchema
+
+    class PeermatchApi(Api):
+        ERROR_SCHEMA = ErrorSchema           # document the errors we send, not flask-smorest's default
+
+    class IdConverter(IntegerConverter):
+        """Path ids are 1..2**31-1: a larger one is a 404, never a database error."""
+
+        def __init__(self, url_map, **kwargs):
+            super().__init__(url_map, min=1, max=MAX_ID)
+
+    app.url_map.converters["int"] = IdConverter
+    api = PeermatchApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key."}}},
         "security": [{"bearerAuth": []}]})
     api.register_blueprint(members.blp)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from matcher.index import UnknownMemberError
@@ -86,6 +86,18 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(UnknownMemberError)
     def _unknown_member(exc: UnknownMemberError):
         return error_response(404, "not_found", f"No member with id {exc.args[0]}.", "member_id")
+
+    @app.errorhandler(IntegrityError)
+    def _conflict(exc: IntegrityError):
+        # Two requests raced to write the same thing (e.g. the same block twice); the loser changed nothing.
+        log.warning("integrity conflict: %s", type(exc.orig).__name__)
+        return error_response(409, "conflict", "This conflicts with a change made at the same moment; "
+                              "nothing was changed. Reload and try again.")
+
+    @app.errorhandler(DataError)
+    def _bad_value(exc: DataError):
+        log.warning("value rejected by the database: %s", type(exc.orig).__name__)
+        return error_response(422, "invalid_input", "A value is out of the range this service stores.")
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(DBAPIError)

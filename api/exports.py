@@ -12,7 +12,7 @@ from marshmallow import fields, validate
 from sqlalchemy import case, func, select
 
 from api.auth import actor, requires
-from api.schemas import PAIRING_STATUSES, StrictSchema
+from api.schemas import MAX_ID, PAIRING_STATUSES, StrictSchema
 from matcher.storage import Feedback, Pairing, audit
 
 blp = Blueprint("exports", __name__, url_prefix="/api/v1/exports",
@@ -25,7 +25,7 @@ PAIRING_COLUMNS = ("pairing", "seeker", "supporter", "kind", "status", "score", 
 
 class PairingExportArgsSchema(StrictSchema):
     status = fields.String(load_default=None, validate=validate.OneOf(PAIRING_STATUSES))
-    round_id = fields.Integer(load_default=None, validate=validate.Range(1))
+    round_id = fields.Integer(load_default=None, validate=validate.Range(1, MAX_ID))
 
 
 def pseudonym(kind: str, row_id: int, secret: str) -> str:

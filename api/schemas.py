@@ -1,6 +1,8 @@
 """Request and response schemas (marshmallow); flask-smorest builds the OpenAPI document from them."""
 from __future__ import annotations
 
+from datetime import timezone
+
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from matcher.availability import validate_timezone
@@ -8,6 +10,18 @@ from matcher.profiles import (
     DAYS, MAX_NARRATIVE_CHARS, ROLES, STATUSES, ProfileError, parse_hhmm, validate_languages,
     validate_narrative, validate_topics,
 )
+
+
+MAX_ID = 2**31 - 1   # ids are 32-bit integers in every supported database
+
+
+class UtcDateTime(fields.DateTime):
+    """A stored (naive, UTC) timestamp written with its offset, as OpenAPI's date-time requires."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 def _check(func, value, field: str):
@@ -124,8 +138,8 @@ class MemberOutSchema(Schema):
     status = fields.String()
     needs_review = fields.Boolean()
     embedding_model = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
 
 
 class MemberListSchema(Schema):
@@ -141,19 +155,19 @@ class PageArgsSchema(StrictSchema):
 
 
 class PeerRefSchema(StrictSchema):
-    member_id = fields.Integer(required=True, validate=validate.Range(1))
+    member_id = fields.Integer(required=True, validate=validate.Range(1, MAX_ID))
 
 
 class BlockOutSchema(Schema):
     member_id = fields.Integer()
     blocked_id = fields.Integer()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class DeclineOutSchema(Schema):
     member_id = fields.Integer()
     declined_id = fields.Integer()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class SuggestArgsSchema(StrictSchema):
@@ -206,10 +220,18 @@ class SuggestionsSchema(Schema):
     config = fields.Nested(ConfigRefSchema)
 
 
-class ErrorSchema(Schema):
-    error = fields.String()
-    message = fields.String()
+class FieldErrorSchema(Schema):
     field = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class ErrorSchema(Schema):
+    """Every error the API answers: a code, a sentence, the field at fault, and every field error."""
+
+    error = fields.String(required=True, metadata={"example": "invalid_input"})
+    message = fields.String(required=True)
+    field = fields.String(allow_none=True)
+    errors = fields.List(fields.Nested(FieldErrorSchema))
 
 
 # --- rounds and pairings -------------------------------------------------------------------
@@ -218,7 +240,7 @@ PAIRING_STATUSES = ("proposed", "approved", "rejected", "ended")
 
 
 class RoundInSchema(StrictSchema):
-    seeker_ids = fields.List(fields.Integer(validate=validate.Range(1)), load_default=None,
+    seeker_ids = fields.List(fields.Integer(validate=validate.Range(1, MAX_ID)), load_default=None,
                              validate=validate.Length(1, 100_000),
                              metadata={"description": "Waiting members to pair; default: everyone waiting."})
     solver = fields.String(load_default="flow", validate=validate.OneOf(("flow", "greedy")))
@@ -258,13 +280,13 @@ class PairingSchema(Schema):
     explanation = fields.Dict()
     config_digest = fields.String()
     reason = fields.String(allow_none=True)
-    created_at = fields.DateTime()
-    updated_at = fields.DateTime()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
 
 
 class PairingListArgsSchema(PageArgsSchema):
     status = fields.String(load_default=None, validate=validate.OneOf(PAIRING_STATUSES))
-    round_id = fields.Integer(load_default=None, validate=validate.Range(1))
+    round_id = fields.Integer(load_default=None, validate=validate.Range(1, MAX_ID))
 
 
 class PairingListSchema(Schema):
@@ -296,7 +318,7 @@ class AuditEventSchema(Schema):
     member_id = fields.Integer(allow_none=True)
     reason = fields.String(allow_none=True)
     detail = fields.Dict()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class HistorySchema(Schema):
@@ -305,7 +327,7 @@ class HistorySchema(Schema):
 
 
 class FeedbackInSchema(StrictSchema):
-    member_id = fields.Integer(required=True, validate=validate.Range(1),
+    member_id = fields.Integer(required=True, validate=validate.Range(1, MAX_ID),
                                metadata={"description": "The member giving feedback: one of the pair."})
     rating = fields.Integer(required=True, validate=validate.Range(1, 5))
     would_continue = fields.Boolean(required=True)
@@ -318,18 +340,18 @@ class FeedbackOutSchema(Schema):
     member_id = fields.Integer()
     rating = fields.Integer()
     would_continue = fields.Boolean()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class RepeatRequestSchema(StrictSchema):
-    peer_id = fields.Integer(required=True, validate=validate.Range(1),
+    peer_id = fields.Integer(required=True, validate=validate.Range(1, MAX_ID),
                              metadata={"description": "A previous peer (an ended pairing) to be paired with again."})
 
 
 class RepeatRequestOutSchema(Schema):
     member_id = fields.Integer()
     peer_id = fields.Integer()
-    created_at = fields.DateTime()
+    created_at = UtcDateTime()
 
 
 class ReleaseHoldSchema(ReasonSchema):
