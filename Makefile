@@ -32,7 +32,9 @@ test: install system-deps
 
 bench: install
 	$(BIN)/python -m bench.round
-	$(BIN)/python -m bench.suggest
+	$(BIN)/python -m bench.suggest --members 10000 100000
+	$(BIN)/python -m bench.suggest --members 10000 --retrieval pgvector
+	$(BIN)/python -m bench.onboard --members 2000
 
 clean:
 	rm -rf $(VENV) instance test-artifacts

@@ -34,6 +34,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         MATCH_CONFIG=None,
         EMBEDDER=None,
+        RETRIEVAL=os.environ.get("PEERMATCH_RETRIEVAL"),   # None: pgvector where the database has it
     )
     if test_config:
         app.config.update(test_config)
@@ -63,7 +64,7 @@ def _init_database(app: Flask) -> None:
 
 
 def _init_matching(app: Flask) -> None:
-    from api.matching import MatchingState
+    from api.matching import MatchingState, choose_retrieval
 
     embedder = app.config["EMBEDDER"]
     if embedder is None:
@@ -74,7 +75,11 @@ def _init_matching(app: Flask) -> None:
     config = app.config["MATCH_CONFIG"] or load_config()
     safety_path = app.config.get("SAFETY_CONFIG") or os.environ.get("PEERMATCH_SAFETY")
     safety = SafetyConfig.load(safety_path) if safety_path else None
-    app.extensions["matching"] = MatchingState(embedder, config, safety)
+    try:
+        retrieval = choose_retrieval(app.extensions["db_engine"], embedder.dimension, app.config["RETRIEVAL"])
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
+    app.extensions["matching"] = MatchingState(embedder, config, safety, retrieval)
 
 
 def _init_api(app: Flask) -> None:
@@ -104,4 +109,5 @@ def _init_api(app: Flask) -> None:
     register_error_handlers(app)
     from api.pages import init_pages
     init_pages(app)
-    app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    from api.health import init_health
+    init_health(app)

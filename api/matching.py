@@ -1,32 +1,73 @@
-"""The service's matching state: one embedder, one in-process index, one config per process."""
+"""The service's matching state: one embedder, one in-process index, one config per process.
+
+Candidates for suggestions come from one of two retrievals, chosen at start-up (`choose_retrieval`):
+``in-process`` scans this process's MemberIndex; ``pgvector`` asks PostgreSQL for the nearest
+narratives that pass the hard filters (HNSW index, `matcher.storage.vector_candidates`) and ranks
+only those, with the same `matcher.ranking.rank`.
+"""
 from __future__ import annotations
 
 import logging
 import threading
 
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from matcher.availability import coming_week_start
 from matcher.config import MatchConfig
 from matcher.embedding import Embedder
 from matcher.explanation import best_sentence_pair
-from matcher.index import MemberIndex
+from matcher.index import MemberIndex, UnknownMemberError
+from matcher.profiles import Member
 from matcher.ranking import Ranking, rank
 from matcher.safety import SafetyConfig, SafetyScreen
 from matcher.storage import (
-    blocked_ids, current_version, declined_ids, recent_exposure, record_suggestions, sync_index,
+    MemberRow, active_pairing_counts, blocked_ids, current_version, declined_ids, embedding_of,
+    recent_exposure, record_suggestions, sync_index, to_profile, vector_candidates, vector_filter_counts,
+    vector_store_dimension,
 )
 
 log = logging.getLogger(__name__)
+
+RETRIEVALS = ("in-process", "pgvector")
+MAX_SCORED = 1000      # peers the pgvector retrieval loads at most per suggestion (and hnsw.ef_search's limit)
+
+
+def choose_retrieval(engine: Engine, dimension: int, wanted: str | None = None) -> str:
+    """`wanted`, or pgvector when the database has a vector store of this dimension; logs the choice.
+
+    Raises
+    ------
+    ValueError: when `wanted` is unknown, or is pgvector and the database cannot do it.
+    """
+    if wanted not in (None, *RETRIEVALS):
+        raise ValueError(f"Unknown retrieval {wanted!r}; use one of {', '.join(RETRIEVALS)}.")
+    with engine.connect() as conn:
+        stored = vector_store_dimension(conn)
+    if stored == dimension and wanted != "in-process":
+        log.info("suggestions: candidates retrieved in PostgreSQL with pgvector (HNSW, cosine, %s dimensions)",
+                 dimension)
+        return "pgvector"
+    if wanted == "pgvector":
+        raise ValueError(f"pgvector retrieval needs PostgreSQL with a vector store of {dimension} dimensions; "
+                         f"this database has {stored or 'none'}.")
+    reason = ("as configured" if wanted else f"{engine.dialect.name} has no pgvector store" if not stored
+              else f"the pgvector store holds {stored} dimensions, the model makes {dimension}")
+    log.info("suggestions: candidates retrieved from the in-process index (%s)", reason)
+    return "in-process"
 
 
 class MatchingState:
     """Keeps this process's index in step with the database through the version counter."""
 
-    def __init__(self, embedder: Embedder, config: MatchConfig, safety: SafetyConfig | None = None) -> None:
+    def __init__(self, embedder: Embedder, config: MatchConfig, safety: SafetyConfig | None = None,
+                 retrieval: str = "in-process") -> None:
         self.embedder = embedder
         self.config = config
         self.safety = SafetyScreen(embedder, safety)
+        self.retrieval = retrieval
         self.index = MemberIndex(embedder.dimension)
         self.version = -1
         self._lock = threading.Lock()
@@ -46,13 +87,93 @@ class MatchingState:
 
     def suggest(self, session: Session, member_id: int, k: int) -> Ranking:
         """Rank peers for a stored member and record who was shown (for exposure spreading)."""
-        self.refresh(session)
-        query = self.index.get(member_id)
+        blocked, declined = blocked_ids(session, member_id), declined_ids(session, member_id)
         exposure = recent_exposure(session, self.config.exposure_window_hours) if self.config.exposure_enabled else {}
-        ranking = rank(query, self.index.embedding(member_id), self.index, self.config, k,
-                       blocked_ids(session, member_id), declined_ids(session, member_id), exposure)
+        if self.retrieval == "pgvector":
+            ranking = self._rank_in_database(session, member_id, k, blocked, declined, exposure)
+        else:
+            self.refresh(session)
+            ranking = rank(self.index.get(member_id), self.index.embedding(member_id), self.index, self.config,
+                           k, blocked, declined, exposure)
         record_suggestions(session, member_id, [s.member_id for s in ranking.suggestions], ranking.config_digest)
         return ranking
+
+    def _rank_in_database(self, session: Session, member_id: int, k: int, blocked: set[int],
+                          declined: set[int], exposure: dict[int, int]) -> Ranking:
+        """Rank the nearest peers that pass the SQL filters, scoring them until the top k is certain.
+
+        PostgreSQL lists candidates nearest first (HNSW; an exact scan when the filters leave too
+        few of HNSW's list); `_score_nearest` scores them. When the list is used up before the
+        ranking is certain, a four times longer one is asked for, up to `MAX_SCORED` peers (past
+        that the ranking is marked ``certain=False``). `filtered_out` counts the SQL filters over
+        every member; `availability` and `candidates` count the peers scored.
+        """
+        row = session.get(MemberRow, member_id)
+        embedding = None if row is None or row.deleted_at is not None else embedding_of(row)
+        if embedding is None:
+            raise UnknownMemberError(member_id)
+        query = to_profile(row, active_pairing_counts(session, [member_id]).get(member_id, 0))
+        counts = vector_filter_counts(session, query, blocked, declined)
+        index = MemberIndex(self.embedder.dimension)
+        index.upsert(query, embedding)
+        limit, exact = max(8 * k, 128), False
+        while True:
+            nearest = vector_candidates(session, query, embedding, blocked, declined, limit, exact)
+            listed_all = len(nearest) >= counts["passed"]
+            ranking, certain = self._score_nearest(session, query, embedding, index, nearest, listed_all, k, exposure)
+            if certain or len(index) > MAX_SCORED or limit >= MAX_SCORED:
+                break
+            exact, limit = exact or len(nearest) < limit, min(4 * limit, MAX_SCORED)
+        ranking.filtered_out = {**{name: n for name, n in counts.items() if name != "passed"},
+                                "availability": ranking.filtered_out["availability"]}
+        ranking.extra.update(retrieval="pgvector", scored=len(index) - 1, scan="exact" if exact else "hnsw",
+                             certain=certain)
+        with self._lock:   # the views read the suggested peers from self.index, as they do in-process
+            for shown in (query.id, *(s.member_id for s in ranking.suggestions)):
+                self.index.upsert(index.get(shown), index.embedding(shown))
+        return ranking
+
+    def _score_nearest(self, session: Session, query: Member, embedding: np.ndarray, index: MemberIndex,
+                       nearest: list[tuple[int, float, int]], listed_all: bool, k: int,
+                       exposure: dict[int, int]) -> tuple[Ranking, bool]:
+        """Score the listed peers into `index` in growing batches, nearest first, until the top k is certain.
+
+        A peer not scored yet is no nearer than the next one waiting (or, past the list, than its
+        last one), so its score is at most `score_ceiling` of that similarity; the ranking is
+        certain once the k-th score reaches it, or when every peer passing the filters is scored.
+        """
+        waiting = [peer for peer in nearest if peer[0] not in index]
+        batch = max(4 * k, 32)
+        while True:
+            ranking = rank(query, embedding, index, self.config, k, exposure=exposure)
+            if not waiting and listed_all:
+                return ranking, True
+            next_similarity = waiting[0][1] if waiting else nearest[-1][1] if nearest else None
+            if self._certain(ranking, k, next_similarity) or not waiting or len(index) > MAX_SCORED:
+                return ranking, self._certain(ranking, k, next_similarity)
+            self._add_peers(session, index, waiting[:batch])
+            waiting, batch = waiting[batch:], 2 * batch
+
+    def score_ceiling(self, similarity: float) -> float:
+        """The highest score a peer this similar could reach (every other component at its best)."""
+        c = self.config
+        return c.w_similarity * similarity + c.w_availability + c.w_topics + c.w_preferences
+
+    def _certain(self, ranking: Ranking, k: int, similarity: float | None) -> bool:
+        """True when no peer at most `similarity` similar can enter the top k (with room for rounding)."""
+        return (similarity is not None and len(ranking.suggestions) == k
+                and ranking.suggestions[-1].score >= self.score_ceiling(similarity) + 2e-6)
+
+    @staticmethod
+    def _add_peers(session: Session, index: MemberIndex, peers: list[tuple[int, float, int]]) -> None:
+        """Load `peers` (id, similarity, free capacity) into `index`, with capacity as the store saw it."""
+        ids = [peer_id for peer_id, _, _ in peers]
+        rows = {row.id: row for row in session.scalars(select(MemberRow).where(
+            MemberRow.id.in_(ids), MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None)))}
+        for peer_id, _, free in peers:
+            if peer_id in rows:   # else erased since the candidates were listed
+                row = rows[peer_id]
+                index.upsert(to_profile(row, row.capacity - free), embedding_of(row))
 
     def matched_sentences(self, member_id: int, peer_id: int) -> dict:
         """Coordinator-only: the sentence of each narrative that matched best."""

@@ -6,20 +6,36 @@ Every function receives a session; the caller (a request, a CLI command, a noteb
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from weakref import WeakKeyDictionary
 
 import numpy as np
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import (
-    JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text,
-    UniqueConstraint, create_engine, event, func, or_, select, text, update,
+    JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, LargeBinary, MetaData, String, Table,
+    Text, UniqueConstraint, and_, bindparam, create_engine, delete, event, false, func, inspect, not_, or_, select,
+    text, update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 from matcher.embedding import Embedder, text_hash
 from matcher.index import MemberIndex
-from matcher.profiles import Member, Window
+from matcher.profiles import ROLES, Member, Window, roles_compatible
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DATABASE_URL = "sqlite:///instance/peermatch.sqlite3"
 API_ROLES = ("onboarding", "coordinator", "analyst", "admin")
@@ -193,9 +209,13 @@ class IndexVersion(Base):
 # --- engine and schema ---------------------------------------------------------------------
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets foreign keys on and a busy timeout."""
+    """An engine for `url`; SQLite gets foreign keys on and a busy timeout.
+
+    Statement parameters are kept out of SQL logs and error messages (``hide_parameters``): they
+    carry members' own words.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record):  # noqa: ANN001
@@ -204,15 +224,28 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.close()
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def create_schema(engine: Engine) -> None:
-    Base.metadata.create_all(engine)
-    with Session(engine) as session:
-        if session.get(IndexVersion, 1) is None:
-            session.add(IndexVersion(id=1, version=0))
-            session.commit()
+    """Apply the migrations this code needs (a quick no-op when they are in) and make the counter row.
+
+    A database made before migrations existed (by ``create_all``, so without ``alembic_version``)
+    gets its missing tables, is stamped as the first revision and then upgraded.
+    """
+    config = migration_config()
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as conn:
+        if _schema_revision(conn) == head and conn.scalar(select(IndexVersion.id)) is not None:
+            return
+    with schema_transaction(engine) as conn:
+        config.attributes["connection"] = conn
+        if _schema_revision(conn) is None and inspect(conn).has_table(MemberRow.__tablename__):
+            _adopt_unversioned(conn, config)
+        command.upgrade(config, "head")
+        if conn.scalar(select(IndexVersion.id)) is None:
+            conn.execute(IndexVersion.__table__.insert().values(id=1, version=0))
+    _vector_dimension.pop(engine, None)
 
 
 # --- members -------------------------------------------------------------------------------
@@ -470,4 +503,233 @@ def erase_member(session: Session, row: MemberRow) -> None:
         AuditEvent.member_id == row.id, AuditEvent.pairing_id.in_(pairing_ids or [-1]))))
     for audit in events:
         audit.reason, audit.detail = None, {"anonymised": True}
+    session.flush()
+
+
+# --- schema migrations ---------------------------------------------------------------------
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+FIRST_REVISION = "0001"
+VECTOR_TABLE, FILTER_TABLE = "member_vectors", "member_filters"
+
+
+def migration_config() -> Config:
+    """Alembic's configuration, built in code: migrating needs no alembic.ini."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def _schema_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextmanager
+def schema_transaction(engine: Engine) -> Iterator[Connection]:
+    """A connection holding the schema lock until it commits, so processes starting at once migrate in turn.
+
+    PostgreSQL takes a transaction-scoped advisory lock. SQLite takes its write lock at once
+    (BEGIN IMMEDIATE) with foreign keys off, because Alembic's batch mode rebuilds tables by copying
+    them; the keys are checked before the commit and switched on again afterwards.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.execute(text("SELECT pg_advisory_xact_lock(72617)"))
+        try:
+            yield conn
+            if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                raise RuntimeError("A migration left rows whose foreign keys point nowhere; nothing was changed.")
+            conn.commit()
+        finally:
+            if sqlite:
+                conn.rollback()
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+
+
+def _adopt_unversioned(conn: Connection, config: Config) -> None:
+    """Stamp a database that ``create_all`` made (adding tables it lacks); warn about any other drift."""
+    Base.metadata.create_all(conn)
+    command.stamp(config, FIRST_REVISION)
+    drift = schema_differences(conn)
+    log.warning("database had no migration history: stamped it as revision %s%s", FIRST_REVISION,
+                f"; it still differs from the models: {drift}" if drift else "")
+
+
+def include_in_migrations(name: str | None, type_: str, _parent_names: dict) -> bool:
+    """Autogenerate compares the ORM models only: the optional pgvector tables have their own migration."""
+    return not (type_ == "table" and name in (VECTOR_TABLE, FILTER_TABLE))
+
+
+def schema_differences(conn: Connection) -> list:
+    """How the database's schema differs from the models, as Alembic's autogenerate sees it ([] when equal)."""
+    context = MigrationContext.configure(conn, opts={"include_name": include_in_migrations})
+    return compare_metadata(context, Base.metadata)
+
+
+# --- pgvector store (PostgreSQL with the vector extension) ----------------------------------
+#
+# Migration 0002 creates two tables only where `CREATE EXTENSION vector` works, each with one row
+# per live member with an embedding: `member_vectors` holds the vector (HNSW index, cosine) and is
+# written only when a vector is new or changed (every write to it is an HNSW insertion);
+# `member_filters` holds copies of the columns the hard filters read, narrow so that counting
+# them is cheap. Both are written in the flush that changes the member (so, like the in-process
+# index, they see capacity used by pairings when the members are `touch`ed).
+
+class Vector(UserDefinedType):
+    """pgvector's ``vector(n)``, sent in its text form so the pgvector Python package stays optional."""
+
+    cache_ok = True
+
+    def __init__(self, dimension: int) -> None:
+        self.dimension = dimension
+
+    def get_col_spec(self, **_kw) -> str:
+        return f"vector({self.dimension})"
+
+    def bind_processor(self, dialect):  # noqa: ANN001
+        return lambda value: None if value is None else str(np.asarray(value, dtype=np.float32).tolist())
+
+
+VECTOR_DIMENSION = 384          # all-MiniLM-L6-v2; another model's vectors stay in-process
+_store = MetaData()             # not Base.metadata: create_all and the model diff never see these
+member_vectors = Table(
+    VECTOR_TABLE, _store,
+    Column("member_id", Integer, primary_key=True),
+    Column("embedding", Vector(VECTOR_DIMENSION), nullable=False),
+)
+member_filters = Table(
+    FILTER_TABLE, _store,
+    Column("member_id", Integer, primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("languages", ARRAY(String(16)), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("free_capacity", Integer, nullable=False),
+)
+_vector_dimension: WeakKeyDictionary[Engine, int] = WeakKeyDictionary()
+
+
+def vector_store_dimension(conn: Connection, cached: bool = True) -> int:
+    """The dimension of the pgvector store, or 0 when there is none (SQLite, or no vector extension).
+
+    The answer is kept per engine; `create_schema` forgets it after migrating.
+    """
+    if cached and conn.engine in _vector_dimension:
+        return _vector_dimension[conn.engine]
+    dimension = 0
+    if conn.dialect.name == "postgresql" and inspect(conn).has_table(VECTOR_TABLE):
+        dimension = conn.scalar(text("SELECT atttypmod FROM pg_attribute WHERE attrelid = "
+                                     "CAST(:t AS regclass) AND attname = 'embedding'"), {"t": VECTOR_TABLE})
+    _vector_dimension[conn.engine] = dimension
+    return dimension
+
+
+def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vectors_too: set[int]) -> None:
+    """Refresh the store's rows for `rows`; vectors only for ids in `vectors_too` (new or changed ones).
+
+    Erased members, and ones without a vector of `dimension`, leave the store.
+    """
+    counts = active_pairing_counts(session, [row.id for row in rows])
+    filters, vectors, drop = [], [], []
+    for row in rows:
+        vector = embedding_of(row)
+        if row.deleted_at is not None or vector is None or vector.size != dimension:
+            drop.append(row.id)
+            continue
+        member = to_profile(row, counts.get(row.id, 0))
+        filters.append({"member_id": row.id, "role": member.role, "languages": list(member.languages),
+                        "active": member.status == "active" and not member.needs_review,
+                        "free_capacity": member.free_capacity})
+        if row.id in vectors_too:
+            vectors.append({"member_id": row.id, "embedding": vector})
+    conn = session.connection()
+    for table in (member_vectors, member_filters):
+        if drop:
+            conn.execute(delete(table).where(table.c.member_id.in_(drop)))
+    for table, values in ((member_vectors, vectors), (member_filters, filters)):
+        if values:
+            stmt = pg_insert(table)
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=[table.c.member_id],
+                set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "member_id"}), values)
+
+
+@event.listens_for(Session, "after_flush")
+def _sync_vector_store(session: Session, _flush_context) -> None:  # noqa: ANN001
+    rows = [obj for obj in (*session.new, *session.dirty) if isinstance(obj, MemberRow)]
+    dimension = vector_store_dimension(session.connection()) if rows else 0
+    if dimension:
+        changed = {row.id for row in rows if inspect(row).attrs.embedding.history.has_changes()}
+        write_vectors(session, rows, dimension, changed)
+
+
+def rebuild_vector_store(session: Session, batch_size: int = 2000) -> int:
+    """Refill the pgvector store from the members table; returns how many vectors it holds."""
+    dimension = vector_store_dimension(session.connection(), cached=False)
+    session.execute(delete(member_vectors))
+    session.execute(delete(member_filters))
+    stmt = (select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))
+            .order_by(MemberRow.id).execution_options(yield_per=batch_size))
+    for rows in session.scalars(stmt).partitions():
+        write_vectors(session, list(rows), dimension, {row.id for row in rows})
+    return session.scalar(select(func.count()).select_from(member_vectors))
+
+
+def _sql_filters(query: Member, blocked: set[int], declined: set[int]) -> list[tuple[str, object]]:
+    """The hard filters SQL can check, as (name, condition that removes a row), in ranking.FILTERS order."""
+    v = member_filters.c
+    return [
+        ("self", v.member_id == query.id),
+        ("inactive", not_(v.active)),
+        ("role", v.role.not_in([r for r in ROLES if roles_compatible(query.role, r)])),
+        ("language", not_(v.languages.overlap(list(query.languages)))),
+        ("blocked", v.member_id.in_(sorted(blocked))),
+        ("declined", v.member_id.in_(sorted(declined))),
+        ("capacity", v.free_capacity <= 0),
+    ]
+
+
+def vector_filter_counts(session: Session, query: Member, blocked: set[int], declined: set[int]) -> dict[str, int]:
+    """How many stored members each SQL-checkable filter removes (first filter wins), and how many pass."""
+    columns, earlier = [], false()
+    for name, removes in _sql_filters(query, blocked, declined):
+        columns.append(func.count().filter(and_(removes, not_(earlier))).label(name))
+        earlier = or_(earlier, removes)
+    columns.append(func.count().filter(not_(earlier)).label("passed"))
+    return dict(session.execute(select(*columns).select_from(member_filters)).one()._mapping)
+
+
+def vector_candidates(session: Session, query: Member, embedding: np.ndarray, blocked: set[int],
+                      declined: set[int], limit: int, exact: bool = False) -> list[tuple[int, float, int]]:
+    """(member id, cosine similarity, free capacity) of members passing every SQL-checkable hard filter,
+    nearest first.
+
+    The HNSW index answers by default: approximate, and its candidate list (``hnsw.ef_search``,
+    set to `limit`, at most 1,000) is filtered afterwards, so it may return fewer than `limit`.
+    `exact` orders by an expression the index cannot serve, so PostgreSQL scans every row.
+    """
+    distance = member_vectors.c.embedding.op("<=>", return_type=Float)(
+        bindparam("query_vector", embedding, type_=Vector(embedding.size)))
+    stmt = (select(member_vectors.c.member_id, 1 - distance, member_filters.c.free_capacity)
+            .join(member_filters, member_filters.c.member_id == member_vectors.c.member_id)
+            .where(not_(or_(*(removes for _, removes in _sql_filters(query, blocked, declined)))))
+            .order_by(distance + 0.0 if exact else distance).limit(limit))
+    session.execute(text("SELECT set_config('hnsw.ef_search', :n, true)"), {"n": str(min(max(limit, 40), 1000))})
+    return [(member_id, float(similarity), free) for member_id, similarity, free in session.execute(stmt)]
+
+
+# --- bulk onboarding -----------------------------------------------------------------------
+
+def add_members(session: Session, rows: list[MemberRow], embedder: Embedder, progress: bool = False) -> None:
+    """Embed new members in batches and add them under one new index version: one INSERT each.
+
+    (Adding, flushing and then `touch`ing would write every row, and its pgvector filter row, twice.)
+    """
+    embed_rows(rows, embedder, progress=progress)
+    with session.no_autoflush:
+        touch(session, *rows)
+    session.add_all(rows)
     session.flush()

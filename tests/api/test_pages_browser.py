@@ -18,9 +18,9 @@ README_SCREENSHOT = ROOT / "api" / "static" / "pair-view.png"
 
 
 @pytest.fixture
-def sqlite_only(database_url):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the browser flow runs once, on the default SQLite database")
+def database_url(tmp_path) -> str:
+    """The browser flow runs once, on the default SQLite database (the API tests cover PostgreSQL)."""
+    return f"sqlite:///{tmp_path / 'browser.sqlite3'}"
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ def statuses(app) -> dict[int, str]:
         return dict(session.execute(select(Pairing.id, Pairing.status)).all())
 
 
-def test_coordinator_reviews_a_round_in_the_browser(sqlite_only, live_server, browser, cohort, app, artifacts_dir):
+def test_coordinator_reviews_a_round_in_the_browser(live_server, browser, cohort, app, artifacts_dir):
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
     requested: list[str] = []
@@ -86,7 +86,7 @@ def test_coordinator_reviews_a_round_in_the_browser(sqlite_only, live_server, br
     context.close()
 
 
-def test_pair_view_screenshot_for_the_readme(sqlite_only, live_server, browser, cohort, client, keys, artifacts_dir):
+def test_pair_view_screenshot_for_the_readme(live_server, browser, cohort, client, keys, artifacts_dir):
     """Refreshes the README's screenshot when asked (PEERMATCH_README_SCREENSHOT=1); always renders it."""
     import os
 

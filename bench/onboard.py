@@ -1,0 +1,91 @@
+"""Bulk onboarding: members per second into the database with their narratives embedded, against raw
+``SentenceTransformer.encode`` of the same texts.
+
+    python -m bench.onboard [--members 2000] [--batch 500] [--database sqlite|postgres] [--json]
+
+The texts are new combinations of fixture sentences (~60-80 words, `bench.community`). The raw
+baseline is the model's own ``encode`` (batch 32, normalised, as `matcher.embedding` calls it),
+timed before and after the onboarding; the faster of the two counts, so the ratio is conservative.
+Onboarding is `matcher.storage.add_members` in batches of ``--batch`` members, one transaction
+each: embed them (through a fresh `Embedder`, so nothing is cached), stamp one new index version,
+insert, commit; on PostgreSQL the pgvector store is written in the same transaction. Target: at
+least 90% of the raw rate.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import time
+
+from sqlalchemy.orm import Session
+
+from bench.community import member_fields, synthetic_narratives, temporary_database
+from matcher.embedding import Embedder, text_hash
+from matcher.storage import MemberRow, add_members, make_engine
+
+
+def raw_encode_seconds(embedder: Embedder, texts: list[str]) -> float:
+    start = time.perf_counter()
+    embedder.model.encode(texts, batch_size=embedder.batch_size, convert_to_numpy=True, normalize_embeddings=True)
+    return time.perf_counter() - start
+
+
+def onboard_seconds(url: str, fields: list[dict], texts: list[str], embedder: Embedder, batch: int) -> float:
+    """Store and embed every member, `batch` per transaction; returns the wall time."""
+    engine = make_engine(url)
+    fresh = Embedder(model=embedder.model, batch_size=embedder.batch_size)
+    start = time.perf_counter()
+    for first in range(0, len(texts), batch):
+        with Session(engine) as session:
+            add_members(session, [MemberRow(**f, narrative=t, narrative_hash=text_hash(t))
+                                  for f, t in zip(fields[first:first + batch], texts[first:first + batch])], fresh)
+            session.commit()
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench.onboard", description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=1000, help="members per transaction")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    args = parser.parse_args(argv)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    embedder = Embedder()
+    texts = synthetic_narratives(args.members + 64, args.seed)
+    warm_up, texts = texts[:min(64, args.members)], texts[64:]
+    fields = [{k: v for k, v in f.items() if k != "id"} for f in member_fields(args.members, args.seed)]
+    raw_encode_seconds(embedder, warm_up)
+    before = raw_encode_seconds(embedder, texts)
+    with temporary_database(args.database) as url:
+        seconds = onboard_seconds(url, fields, texts, embedder, args.batch)
+    after = raw_encode_seconds(embedder, texts)
+    raw = min(before, after)
+    report = {"members": args.members, "database": args.database, "batch": args.batch,
+              "members_per_s": round(args.members / seconds, 1), "raw_texts_per_s": round(args.members / raw, 1),
+              "ratio": round(raw / seconds, 3), "seconds": round(seconds, 2),
+              "raw_seconds": [round(before, 2), round(after, 2)],
+              "words_per_text": round(sum(len(t.split()) for t in texts) / len(texts), 1),
+              "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+              "load_avg_1m": round(os.getloadavg()[0], 2)}
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(f"{report['members']} members ({report['words_per_text']} words each) into {args.database}, "
+              f"{args.batch} per transaction")
+        print(f"  peermatch onboarding   {report['members_per_s']:>7} members/s  ({seconds:.1f} s)")
+        print(f"  raw model.encode       {report['raw_texts_per_s']:>7} texts/s    "
+              f"({before:.1f} s before, {after:.1f} s after)")
+        print(f"  ratio                  {report['ratio']:>7.1%}   (target >= 90%)")
+        print(f"  process max RSS        {report['max_rss_mb']:>7} MB   (load average {report['load_avg_1m']})")
+    return report
+
+
+if __name__ == "__main__":
+    main()

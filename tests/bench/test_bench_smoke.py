@@ -1,0 +1,30 @@
+"""The benchmarks run end to end on a tiny community and print the JSON keys the README table reads.
+
+They are not timed tests: the numbers come from `python -m bench.suggest` and `python -m bench.onboard`.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import onboard, suggest
+
+pytestmark = pytest.mark.slow
+
+
+def test_suggest_bench_prints_latencies_baselines_and_recall(capsys):
+    report = suggest.main(["--members", "150", "--queries", "5", "--k", "5", "--real-limit", "0", "--json"])
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed == report
+    assert {"p50_ms", "p99_ms", "numpy_p50_ms", "sklearn_p50_ms", "recall_at_10"} <= report.keys()
+    assert report["members"] == 150 and report["retrieval"] == "in-process" and report["recall_at_10"] == 1.0
+    assert 0 < report["p50_ms"] <= report["p99_ms"]
+
+
+def test_onboard_bench_prints_members_per_second_against_raw_encoding(capsys):
+    report = onboard.main(["--members", "12", "--batch", "5", "--json"])
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed == report
+    assert {"members_per_s", "raw_texts_per_s", "ratio", "max_rss_mb"} <= report.keys()
+    assert report["members"] == 12 and report["members_per_s"] > 0 and report["ratio"] > 0
