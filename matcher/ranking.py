@@ -66,11 +66,15 @@ def exposure_penalty(recent: int, free_capacity: int, config: MatchConfig) -> fl
 
 def filter_masks(query: Member, index: MemberIndex, config: MatchConfig, blocked: set[int],
                  declined: set[int]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """One boolean mask per hard filter (True = removed), plus overlaps and the surviving mask."""
+    """One boolean mask per hard filter (True = removed), plus overlaps and the surviving mask.
+
+    Overlaps (weekly minutes both are free) are computed only for the rows that pass the self,
+    activity, role and language filters, and only on the query's own words of the week bitmap; they
+    are 0 for every other row. That keeps the scan at a few words per compatible member.
+    """
     n = index.size
     q_role = ROLES.index(query.role)
     roles = index.role_codes[:n]
-    overlaps = bitmap_overlap_minutes(to_bitmap(query_intervals(query, index)), index.bitmaps[:n])
     role_ok = (SEEKS[q_role] & SUPPORTS[roles]) | (SUPPORTS[q_role] & SEEKS[roles])
     masks = {
         "self": index.ids[:n] == query.id,
@@ -80,8 +84,11 @@ def filter_masks(query: Member, index: MemberIndex, config: MatchConfig, blocked
         "blocked": _id_mask(index, blocked),
         "declined": _id_mask(index, declined),
         "capacity": index.free_capacity[:n] <= 0,
-        "availability": overlaps < config.min_overlap_minutes,
     }
+    compatible = index.live[:n] & ~(masks["self"] | masks["inactive"] | masks["role"] | masks["language"])
+    overlaps = bitmap_overlap_minutes(to_bitmap(query_intervals(query, index)), index.bitmaps,
+                                      np.flatnonzero(compatible), n)
+    masks["availability"] = overlaps < config.min_overlap_minutes
     removed = ~index.live[:n]
     for name in FILTERS:
         masks[name] = masks[name] & ~removed

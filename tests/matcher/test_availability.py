@@ -143,3 +143,20 @@ def test_weekly_grid_counts_shared_and_own_minutes_in_the_viewers_zone():
     sunday = utc_intervals([Window.parse({"day": "sun", "start": "23:00", "end": "01:00"})], "UTC", week)
     wrapped = weekly_grid(sunday, sunday, "UTC", week)        # wraps to Monday 00:00-01:00
     assert wrapped[0, 6, 23] == 60 and wrapped[0, 0, 0] == 60
+
+
+def test_bitmap_overlap_on_chosen_rows_equals_the_full_scan_there():
+    from matcher.availability import bitmap_overlap_minutes, to_bitmap
+    rng = np.random.default_rng(3)
+    week = date(2026, 1, 5)
+    members = [utc_intervals([Window.parse({"day": str(rng.choice(DAYS)), "start": f"{int(rng.integers(0, 23)):02d}:00",
+                                            "end": f"{int(rng.integers(0, 23)):02d}:30"})], "UTC", week)
+               for _ in range(40)]
+    bitmaps = np.stack([to_bitmap(m) for m in members])
+    query = to_bitmap(members[0])
+    full = bitmap_overlap_minutes(query, bitmaps)
+    rows = np.array([0, 3, 7, 39])
+    some = bitmap_overlap_minutes(query, bitmaps, rows, 40)
+    assert (some[rows] == full[rows]).all() and full[rows].sum() > 0
+    assert (np.delete(some, rows) == 0).all()
+    assert (bitmap_overlap_minutes(np.zeros_like(query), bitmaps, rows, 40) == 0).all()
