@@ -129,7 +129,7 @@ def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config:
     bound = config.w_similarity * sims + config.w_availability * fit + config.w_topics + config.w_preferences
     exposure = exposure or {}
     best: list[tuple[float, int, Suggestion]] = []
-    for pos in np.argsort(-bound, kind="stable"):
+    for pos in _bound_order(bound, k):
         if len(best) == k and bound[pos] <= best[0][0]:
             break
         row = int(rows[pos])
@@ -142,6 +142,25 @@ def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config:
             heapq.heapreplace(best, item)
     ordered = [s for _, _, s in sorted(best, key=lambda t: (-t[0], -t[1]))]
     return Ranking(ordered, filtered_out, int(rows.size), config.digest())
+
+
+def _bound_order(bound: np.ndarray, k: int, head: int = 64):
+    """Positions by decreasing bound (ties by position): the best `head * k` sorted first, the rest only if needed.
+
+    The scoring loop usually stops within the first few dozen, so sorting every candidate
+    (a million at national scale) would cost more than the whole scan.
+    """
+    m = min(bound.size, head * k)
+    if m == bound.size:
+        yield from np.argsort(-bound, kind="stable")
+        return
+    top = np.argpartition(-bound, m - 1)[:m]
+    cut = bound[top].min()
+    first = np.flatnonzero(bound > cut)                    # everything strictly above the cut is in `top`
+    first = first[np.argsort(-bound[first], kind="stable")]
+    yield from first
+    rest = np.flatnonzero(bound <= cut)
+    yield from rest[np.argsort(-bound[rest], kind="stable")]
 
 
 def score_pair(query: Member, peer: Member, similarity: float, overlap: int, index: MemberIndex,

@@ -176,3 +176,12 @@ def test_index_updates_and_removals_are_incremental(index):
     assert rank(query, index.embedding(1), index, MatchConfig(), k=1).suggestions == []
     add(index, member(4), (1, 0, 0))   # reuses the freed row
     assert len(index) == 3 and index.size == 3
+
+
+def test_bound_order_is_a_stable_descending_sort():
+    from matcher.ranking import _bound_order
+    rng = np.random.default_rng(5)
+    for size in (0, 1, 7, 200, 5000):
+        bound = np.round(rng.random(size), 2)            # many ties
+        for k in (1, 3):
+            assert list(_bound_order(bound, k, head=4)) == list(np.argsort(-bound, kind="stable"))
