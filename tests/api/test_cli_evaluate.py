@@ -8,7 +8,6 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli_analysis import evaluate
-from matcher.embedding import Embedder
 
 METRICS = {"precision@5", "recall@5", "ndcg@5", "mrr"}
 ROWS = {

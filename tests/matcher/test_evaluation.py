@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from sklearn.metrics import ndcg_score
 
-from matcher.embedding import Embedder
 from matcher.evaluation import (
     METHODS, MissingColumnError, average_metrics, coverage, evaluate_similarity, evaluate_texts,
     evaluated_queries, gini, holdout_split, label_sets, mean_overlap_minutes, method_similarity, mrr,
