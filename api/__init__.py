@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from matcher.config import load_config
 from matcher.embedding import Embedder, ModelUnavailableError
 from matcher.safety import SafetyConfig
+from matcher.text_scoring import service_dimension
 from matcher.storage import DEFAULT_DATABASE_URL, create_schema, make_engine
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ def _init_matching(app: Flask) -> None:
     safety_path = app.config.get("SAFETY_CONFIG") or os.environ.get("PEERMATCH_SAFETY")
     safety = SafetyConfig.load(safety_path) if safety_path else None
     try:
-        retrieval = choose_retrieval(app.extensions["db_engine"], embedder.dimension, app.config["RETRIEVAL"])
+        retrieval = choose_retrieval(app.extensions["db_engine"],
+                                     service_dimension(embedder.model_id, embedder.dimension), app.config["RETRIEVAL"])
     except ValueError as exc:
         raise SystemExit(str(exc)) from exc
     app.extensions["matching"] = MatchingState(embedder, config, safety, retrieval)

@@ -117,12 +117,13 @@ def suggest(member_id: int, k: int) -> None:
     from matcher.index import MemberIndex, UnknownMemberError
     from matcher.ranking import rank
     from matcher.storage import blocked_ids, declined_ids, sync_index
+    from matcher.text_scoring import service_dimension
 
     engine = _engine()
     embedder = _embedder()
     config = load_config()
     with Session(engine) as session:
-        index = MemberIndex(embedder.dimension)
+        index = MemberIndex(service_dimension(embedder.model_id, embedder.dimension))
         sync_index(session, index)
         try:
             query = index.get(member_id)

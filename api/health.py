@@ -57,7 +57,7 @@ def check_index(state, version: int | None) -> dict:  # noqa: ANN001
         return {"ok": False, "retrieval": state.retrieval, "error": "the database does not answer"}
     try:
         if state.retrieval == "pgvector":
-            ok = vector_store_dimension(g.db.connection(), cached=False) == state.embedder.dimension
+            ok = vector_store_dimension(g.db.connection(), cached=False) == state.dimension
             return {"ok": ok, "retrieval": "pgvector", "version": version,
                     **({} if ok else {"error": "the pgvector store is missing or of another dimension"})}
         state.refresh(g.db)

@@ -23,6 +23,7 @@ from matcher.index import MemberIndex, UnknownMemberError
 from matcher.profiles import Member
 from matcher.ranking import Ranking, rank
 from matcher.safety import SafetyConfig, SafetyScreen
+from matcher.text_scoring import service_dimension
 from matcher.storage import (
     MemberRow, active_pairing_counts, blocked_ids, current_version, declined_ids, embedding_of,
     recent_exposure, record_suggestions, sync_index, to_profile, vector_candidates, vector_filter_counts,
@@ -68,7 +69,8 @@ class MatchingState:
         self.config = config
         self.safety = SafetyScreen(embedder, safety)
         self.retrieval = retrieval
-        self.index = MemberIndex(embedder.dimension)
+        self.dimension = service_dimension(embedder.model_id, embedder.dimension)   # adapted vectors
+        self.index = MemberIndex(self.dimension)
         self.version = -1
         self._lock = threading.Lock()
 
@@ -79,7 +81,7 @@ class MatchingState:
             return
         with self._lock:
             if self.index.week_start != coming_week_start():
-                self.index, self.version = MemberIndex(self.embedder.dimension), -1
+                self.index, self.version = MemberIndex(self.dimension), -1
             if version != self.version:
                 changed = sync_index(session, self.index, None if self.version < 0 else self.version)
                 log.info("index refreshed to version %s (%s members changed)", version, changed)
@@ -114,7 +116,7 @@ class MatchingState:
             raise UnknownMemberError(member_id)
         query = to_profile(row, active_pairing_counts(session, [member_id]).get(member_id, 0))
         counts = vector_filter_counts(session, query, blocked, declined)
-        index = MemberIndex(self.embedder.dimension)
+        index = MemberIndex(self.dimension)
         index.upsert(query, embedding)
         limit, exact = max(8 * k, 128), False
         while True:

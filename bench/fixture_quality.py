@@ -9,26 +9,17 @@ import json
 
 import numpy as np
 
-from api.cli import FIXTURES
 from matcher.config import MatchConfig
 from matcher.embedding import Embedder
-from matcher.fixtures import read_fixture_members
 from matcher.index import MemberIndex
-from matcher.profiles import Member, Window
+from matcher.member_data import fixture_index, member_themes
 from matcher.ranking import filter_masks, rank
 
 
 def build_index(embedder: Embedder) -> tuple[MemberIndex, dict[int, str]]:
-    rows = read_fixture_members(FIXTURES)
-    vectors = embedder.encode([r["narrative"] for r in rows], progress=False)
-    index, themes = MemberIndex(embedder.dimension), {}
-    for i, (r, v) in enumerate(zip(rows, vectors), 1):
-        member = Member(i, r["role"], r["narrative"], tuple(r["languages"]), r["timezone"],
-                        tuple(Window.parse(w) for w in r["availability"]), r["capacity"], tuple(r["topics"]),
-                        r["status"])
-        index.upsert(member, v)
-        themes[i] = r["theme"]
-    return index, themes
+    """The fixture members with the vectors the service ranks with, and their hidden themes."""
+    index = fixture_index(embedder)
+    return index, member_themes(index)
 
 
 def theme_share(index: MemberIndex, themes: dict[int, str], k: int, seed: int = 0) -> dict[str, float]:

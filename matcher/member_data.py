@@ -10,6 +10,7 @@ import numpy as np
 
 from matcher.fixtures import FIXTURES_PATH, fixture_members
 from matcher.index import MemberIndex
+from matcher.text_scoring import service_vectors
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 def fixture_index(embedder: Embedder, path: str | Path = FIXTURES_PATH, week_start: date | None = None,
                   progress: bool = False) -> MemberIndex:
-    """A `MemberIndex` of the fixture members, their narratives encoded in one batch.
+    """A `MemberIndex` of the fixture members with the vectors the service ranks with (encoded in one batch).
 
     Parameters
     ----------
@@ -29,8 +30,8 @@ def fixture_index(embedder: Embedder, path: str | Path = FIXTURES_PATH, week_sta
     progress : show the encoder's progress bar.
     """
     members = fixture_members(path)
-    vectors = embedder.encode([m.narrative for m in members], progress=progress)
-    index = MemberIndex(embedder.dimension, week_start)
+    vectors = service_vectors(embedder.encode([m.narrative for m in members], progress=progress), embedder.model_id)
+    index = MemberIndex(vectors.shape[1], week_start)
     for member, vector in zip(members, vectors, strict=True):
         index.upsert(member, vector)
     return index

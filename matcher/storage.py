@@ -34,6 +34,7 @@ from sqlalchemy.types import UserDefinedType
 from matcher.embedding import Embedder, text_hash
 from matcher.index import MemberIndex
 from matcher.profiles import ROLES, Member, Window, roles_compatible
+from matcher.text_scoring import service_vectors
 
 log = logging.getLogger(__name__)
 
@@ -298,6 +299,13 @@ def to_profile(row: MemberRow, active_pairings: int = 0) -> Member:
 
 
 def embedding_of(row: MemberRow) -> np.ndarray | None:
+    """The vector the service compares for this member (`text_scoring.service_vectors` of the stored one)."""
+    raw = raw_embedding_of(row)
+    return None if raw is None else service_vectors(raw, row.embedding_model)[0]
+
+
+def raw_embedding_of(row: MemberRow) -> np.ndarray | None:
+    """The model's own vector, as stored."""
     return None if row.embedding is None else np.frombuffer(row.embedding, dtype=np.float32)
 
 
@@ -594,7 +602,8 @@ class Vector(UserDefinedType):
         return lambda value: None if value is None else str(np.asarray(value, dtype=np.float32).tolist())
 
 
-VECTOR_DIMENSION = 384          # all-MiniLM-L6-v2; another model's vectors stay in-process
+# all-MiniLM-L6-v2's 384 dimensions through the committed text adapter; other vectors stay in-process
+VECTOR_DIMENSION = 432
 _store = MetaData()             # not Base.metadata: create_all and the model diff never see these
 member_vectors = Table(
     VECTOR_TABLE, _store,

@@ -15,8 +15,10 @@ cosine and says so with an `AdapterUnavailableWarning`.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -209,3 +211,40 @@ def text_similarity_matrix(embeddings_a: np.ndarray, embeddings_b: np.ndarray | 
     """
     scorer = scorer if scorer is not None else TextScorer().fit(embeddings_a)
     return scorer.similarity_matrix(embeddings_a, embeddings_b)
+
+
+# --- what the service compares -------------------------------------------------------------
+
+ADAPTER_ENV = "PEERMATCH_TEXT_ADAPTER"   # a path to another adapter file, or "off" for plain cosine
+
+
+@functools.cache
+def _service_adapter(setting: str) -> TextAdapter | None:
+    if setting == "off":
+        return None
+    path = Path(setting) if setting else DEFAULT_ADAPTER_PATH
+    return TextAdapter.load(path) if path.is_file() else None
+
+
+def service_adapter(model_id: str | None, dimension: int) -> TextAdapter | None:
+    """The adapter the service ranks with for this model's vectors, or None (plain embedding cosine)."""
+    adapter = _service_adapter(os.environ.get(ADAPTER_ENV, ""))
+    if adapter is None or adapter.model_id != model_id or adapter.input_dimension != dimension:
+        return None
+    return adapter
+
+
+def service_vectors(embeddings: np.ndarray, model_id: str | None) -> np.ndarray:
+    """The vectors the service stores in its indexes: adapted when the adapter fits the model, else normalised.
+
+    Their dot products are peermatch's text similarity, the same one `peermatch evaluate` reports as
+    the ``peermatch`` method.
+    """
+    X = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
+    adapter = service_adapter(model_id, X.shape[1])
+    return adapter.apply(X) if adapter is not None else normalise_rows(X)
+
+
+def service_dimension(model_id: str | None, dimension: int) -> int:
+    adapter = service_adapter(model_id, dimension)
+    return adapter.output_dimension if adapter is not None else dimension

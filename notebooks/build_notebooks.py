@@ -223,7 +223,9 @@ def plot_curves(curves, title, extra=None):
 ids = sorted(themes)
 texts = [index.get(i).narrative for i in ids]
 labels = [themes[i] for i in ids]
-embeddings = np.stack([index.embedding(i) for i in ids])
+from matcher.embedding import Embedder
+
+embeddings = Embedder().encode(texts)   # the model's own vectors: each method below starts from them
 fixture_results, fixture_curves = compare_methods(texts, labels, embeddings)
 display(markdown_table(fixture_results, ["method", "precision@5", "recall@5", "ndcg@5", "mrr"]))
 plot_curves(fixture_curves, f"Fixtures: {len(ids)} narratives, {len(set(labels))} themes")'''),

@@ -39,7 +39,8 @@ def test_rebuild_vectors_refills_the_pgvector_store_or_says_there_is_none(databa
     vector = np.full(384, 1 / np.sqrt(384), dtype=np.float32)
     with engine.begin() as conn:   # written past the ORM, so the store never heard of them
         conn.execute(insert(MemberRow), [{"role": "seeker", "narrative": f"n{i}", "timezone": "UTC",
-                                          "languages": ["en"], "embedding": vector.tobytes()} for i in range(3)])
+                                          "languages": ["en"], "embedding": vector.tobytes(),
+                                          "embedding_model": "all-MiniLM-L6-v2"} for i in range(3)])
     result = CliRunner().invoke(cli.main, ["rebuild-vectors"])
     if engine.dialect.name == "sqlite":
         assert result.exit_code == 1 and "no pgvector store" in result.output

@@ -153,7 +153,7 @@ def test_start_up_logs_which_retrieval_serves_suggestions(database_url, embedder
         with pytest.raises(SystemExit, match="pgvector retrieval needs PostgreSQL"):
             create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder, "RETRIEVAL": "pgvector"})
     else:
-        assert lines == ["suggestions: candidates retrieved in PostgreSQL with pgvector (HNSW, cosine, 384 dimensions)"]
+        assert lines == ["suggestions: candidates retrieved in PostgreSQL with pgvector (HNSW, cosine, 432 dimensions)"]
         forced = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder,
                              "RETRIEVAL": "in-process"})
         assert forced.extensions["matching"].retrieval == "in-process"

@@ -140,3 +140,16 @@ def test_k_is_bounded_and_checked(client, keys, member_body):
 
 def test_suggestions_for_an_unknown_member_are_a_404(client, keys):
     assert client.get("/api/v1/members/77/suggestions", headers=keys["onboarding"]).status_code == 404
+
+
+def test_the_service_ranks_with_the_shipped_text_pipeline(client, keys, member_body, embedder, monkeypatch):
+    """Suggestion similarity is `peermatch evaluate`'s `peermatch` method (the adapter), not plain cosine."""
+    from matcher.text_scoring import TextScorer
+    seeker, grief, _, _ = people(client, keys, member_body)
+    body = client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=1", headers=keys["onboarding"]).json
+    raw = embedder.encode([GRIEF, GRIEF_SUPPORTER])
+    adapted = float(TextScorer(model_id=embedder.model_id).fit(raw).similarity_matrix(raw)[0, 1])
+    plain = float(raw[0] @ raw[1])
+    assert body["suggestions"][0]["member_id"] == grief["id"]
+    assert abs(body["suggestions"][0]["explanation"]["similarity"] - round(adapted, 4)) < 2e-4
+    assert abs(adapted - plain) > 0.01

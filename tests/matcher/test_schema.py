@@ -28,7 +28,7 @@ def test_migrations_build_exactly_the_models_schema(database_url):
         assert schema_differences(conn) == []
         postgres = conn.dialect.name == "postgresql"
         assert inspect(conn).has_table(VECTOR_TABLE) is postgres and inspect(conn).has_table(FILTER_TABLE) is postgres
-        assert vector_store_dimension(conn) == (384 if postgres else 0)
+        assert vector_store_dimension(conn) == (432 if postgres else 0)
         if postgres:
             indexes = conn.scalars(text("SELECT indexdef FROM pg_indexes WHERE tablename = :t"), {"t": VECTOR_TABLE})
             assert any("USING hnsw (embedding vector_cosine_ops)" in d for d in indexes)
@@ -77,7 +77,7 @@ def test_a_database_made_without_migrations_is_adopted_and_keeps_its_rows(databa
     vector = np.full(384, 1 / np.sqrt(384), dtype=np.float32)
     with Session(engine) as session:
         session.add(MemberRow(role="seeker", narrative="An old member.", timezone="UTC", languages=["en"],
-                              embedding=vector.tobytes()))
+                              embedding=vector.tobytes(), embedding_model="all-MiniLM-L6-v2"))
         session.commit()
     create_schema(engine)
     assert revision(engine) == HEAD

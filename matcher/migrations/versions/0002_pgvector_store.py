@@ -1,8 +1,9 @@
 """pgvector store: member vectors (HNSW index) and filter columns, only where PostgreSQL has pgvector
 
 Elsewhere (SQLite, or PostgreSQL without pgvector) this revision changes nothing and suggestions use
-the in-process index. The vector(384) column fits all-MiniLM-L6-v2; vectors of another size are
-not stored here (that model's suggestions stay in-process).
+the in-process index. The vector(432) column fits all-MiniLM-L6-v2 vectors through the committed
+text adapter (`matcher.text_scoring.service_vectors`); vectors of another size are not stored here
+(that model's suggestions stay in-process).
 
 Revision ID: 0002
 Revises: 0001
@@ -50,7 +51,7 @@ def upgrade() -> None:
     op.execute("""
         CREATE TABLE member_vectors (
             member_id integer PRIMARY KEY REFERENCES members (id) ON DELETE CASCADE,
-            embedding vector(384) NOT NULL
+            embedding vector(432) NOT NULL
         )""")
     op.execute("""
         CREATE TABLE member_filters (
