@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import current_app, g, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api import review
 from api.auth import actor, can_see_everyone, current_key, requires
 from api.errors import ApiError
+from api.pagination import page_of
 from api.schemas import (
     BlockOutSchema, DeclineOutSchema, MemberInSchema, MemberListSchema, MemberOutSchema,
     MemberPatchSchema, PageArgsSchema, PeerRefSchema, ReleaseHoldSchema, RepeatRequestOutSchema,
@@ -69,11 +70,7 @@ class Members(MethodView):
     @blp.response(200, MemberListSchema)
     def get(self, args):
         """List members, newest last (coordinators)."""
-        stmt = select(MemberRow).where(MemberRow.deleted_at.is_(None))
-        total = g.db.scalar(select(func.count()).select_from(stmt.subquery()))
-        rows = g.db.scalars(stmt.order_by(MemberRow.id).offset((args["page"] - 1) * args["per_page"])
-                            .limit(args["per_page"])).all()
-        return {"members": rows, "page": args["page"], "per_page": args["per_page"], "total": total}
+        return page_of("members", select(MemberRow).where(MemberRow.deleted_at.is_(None)), MemberRow.id, args)
 
     @requires("onboarding", "coordinator")
     @blp.arguments(MemberInSchema)

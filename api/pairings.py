@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api import review
 from api.auth import actor, requires
 from api.members import get_member_or_404
+from api.pagination import page_of
 from api.schemas import (
     EmptySchema, FeedbackInSchema, FeedbackOutSchema, HistorySchema, PairingListArgsSchema,
     PairingListSchema, PairingSchema, ReasonSchema, RoundInSchema, RoundOutSchema,
@@ -47,10 +48,7 @@ class Pairings(MethodView):
             stmt = stmt.where(Pairing.status == args["status"])
         if args["round_id"]:
             stmt = stmt.where(Pairing.round_id == args["round_id"])
-        total = g.db.scalar(select(func.count()).select_from(stmt.subquery()))
-        rows = g.db.scalars(stmt.order_by(Pairing.id).offset((args["page"] - 1) * args["per_page"])
-                            .limit(args["per_page"])).all()
-        return {"pairings": rows, "page": args["page"], "per_page": args["per_page"], "total": total}
+        return page_of("pairings", stmt, Pairing.id, args)
 
 
 @blp.route("/<int:pairing_id>")
