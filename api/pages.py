@@ -17,10 +17,10 @@ from sqlalchemy import select
 from api import review
 from api.auth import actor, current_key
 from api.errors import ApiError
-from matcher.availability import coming_week_start, utc_intervals, validate_timezone, weekly_grid
+from matcher.availability import coming_week_start, validate_timezone, weekly_grid
 from matcher.embedding import split_sentences
 from matcher.explanation import best_sentence_pair
-from matcher.profiles import DAYS, ProfileError, Window
+from matcher.profiles import DAYS, ProfileError
 from matcher.storage import AuditEvent, MemberRow, Pairing, PairingRound, find_api_key, pairing_history
 
 blp = Blueprint("pages", __name__, url_prefix="/coordinator")
@@ -231,5 +231,4 @@ def _marked_sentences(a: MemberRow, b: MemberRow) -> dict[str, list[tuple[str, b
 
 def _grid(a: MemberRow, b: MemberRow, tz: str):
     week = coming_week_start()
-    return weekly_grid(utc_intervals([Window.parse(w) for w in a.availability], a.timezone, week),
-                       utc_intervals([Window.parse(w) for w in b.availability], b.timezone, week), tz, week)
+    return weekly_grid(review.week_intervals(a, week), review.week_intervals(b, week), tz, week)

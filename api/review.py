@@ -6,17 +6,19 @@ and leaves the database as it was.
 """
 from __future__ import annotations
 
+from datetime import date
+
 from flask import current_app, g
 from sqlalchemy import select
 
 from api.errors import ApiError
 from matcher.assignment import propose_round
-from matcher.availability import coming_week_start, overlap_minutes, utc_intervals
+from matcher.availability import Interval, coming_week_start, overlap_minutes, utc_intervals
 from matcher.index import UnknownMemberError
 from matcher.profiles import Window
 from matcher.storage import (
-    ACTIVE_PAIRING_STATUSES, PAIRING_TRANSITIONS, Block, Decline, Feedback, MemberRow, Pairing,
-    PairingRound, RepeatRequest, active_pairing_counts, audit, lock_for_pairing, lock_rounds,
+    ACTIVE_PAIRING_STATUSES, PAIRING_TRANSITIONS, Feedback, MemberRow, Pairing, PairingRound,
+    RepeatRequest, active_pairing_counts, audit, blocked_or_declined, lock_for_pairing, lock_rounds,
     round_constraints, touch,
 )
 
@@ -99,7 +101,7 @@ def _check_still_possible(pairing: Pairing, members: dict[int, MemberRow]) -> No
         if counts.get(member_id, 0) >= row.capacity:
             raise ApiError(409, "conflict", f"Member {member_id} has no free capacity left "
                            f"({counts.get(member_id, 0)} of {row.capacity} places taken).")
-    if _blocked(pairing.seeker_id, pairing.supporter_id):
+    if blocked_or_declined(g.db, pairing.seeker_id, pairing.supporter_id):
         raise ApiError(409, "conflict", "One of the two members has blocked or declined the other.")
     minutes = current_overlap(members[pairing.seeker_id], members[pairing.supporter_id])
     needed = current_app.extensions["matching"].config.min_overlap_minutes
@@ -108,20 +110,15 @@ def _check_still_possible(pairing: Pairing, members: dict[int, MemberRow]) -> No
                        f"at least {needed} are needed.")
 
 
+def week_intervals(row: MemberRow, week: date) -> list[Interval]:
+    """The member's stored availability as UTC minutes of the week starting `week`."""
+    return utc_intervals([Window.parse(w) for w in row.availability], row.timezone, week)
+
+
 def current_overlap(a: MemberRow, b: MemberRow) -> int:
     """Minutes both members are free in the coming week, from their stored availability now."""
     week = coming_week_start()
-    return overlap_minutes(utc_intervals([Window.parse(w) for w in a.availability], a.timezone, week),
-                           utc_intervals([Window.parse(w) for w in b.availability], b.timezone, week))
-
-
-def _blocked(a: int, b: int) -> bool:
-    for model, other in ((Block, Block.blocked_id), (Decline, Decline.declined_id)):
-        hit = g.db.scalar(select(model.id).where(((model.member_id == a) & (other == b))
-                                                 | ((model.member_id == b) & (other == a))))
-        if hit is not None:
-            return True
-    return False
+    return overlap_minutes(week_intervals(a, week), week_intervals(b, week))
 
 
 def give_feedback(pairing_id: int, member_id: int, rating: int, would_continue: bool,

@@ -345,13 +345,26 @@ def sync_index(session: Session, index: MemberIndex, since_revision: int | None 
     rows = live_members(session, since_revision)
     counts = active_pairing_counts(session, [r.id for r in rows]) if since_revision is not None \
         else active_pairing_counts(session)
+    keep = [row for row in rows if row.deleted_at is None and row.embedding is not None]
     for row in rows:
-        vector = embedding_of(row)
-        if row.deleted_at is not None or vector is None:
+        if row.deleted_at is not None or row.embedding is None:
             index.remove(row.id)
-        else:
-            index.upsert(to_profile(row, counts.get(row.id, 0)), vector)
+    for row, vector in zip(keep, _service_vectors_of(keep)):
+        index.upsert(to_profile(row, counts.get(row.id, 0)), vector)
     return len(rows)
+
+
+def _service_vectors_of(rows: list[MemberRow]) -> list[np.ndarray]:
+    """`embedding_of` for many rows at once: one adapter pass per model and size, not one per row."""
+    out: list[np.ndarray | None] = [None] * len(rows)
+    groups: dict[tuple[str | None, int], list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault((row.embedding_model, len(row.embedding)), []).append(i)
+    for (model_id, _), positions in groups.items():
+        raw = np.stack([raw_embedding_of(rows[i]) for i in positions])
+        for i, vector in zip(positions, service_vectors(raw, model_id)):
+            out[i] = vector
+    return out
 
 
 # --- exclusions and exposure ---------------------------------------------------------------
@@ -420,11 +433,8 @@ def lock_for_pairing(session: Session, member_ids: list[int]) -> dict[int, Membe
     UPDATE, in id order so two lockers never deadlock); SQLite takes its single write lock at
     the start of the transaction (BEGIN IMMEDIATE), which also makes every read after it fresh.
     """
-    session.rollback()
     stmt = select(MemberRow).where(MemberRow.id.in_(sorted(set(member_ids)))).order_by(MemberRow.id)
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("BEGIN IMMEDIATE"))
-    else:
+    if not _begin_write(session):
         stmt = stmt.with_for_update()
     rows = session.scalars(stmt.execution_options(populate_existing=True)).all()
     return {row.id: row for row in rows}
@@ -432,11 +442,31 @@ def lock_for_pairing(session: Session, member_ids: list[int]) -> dict[int, Membe
 
 def lock_rounds(session: Session) -> None:
     """Let one pairing round at a time write proposals (a transaction-scoped lock)."""
-    session.rollback()
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("BEGIN IMMEDIATE"))
-    else:
+    if not _begin_write(session):
         session.execute(text("SELECT pg_advisory_xact_lock(72616)"))
+
+
+def _begin_write(session: Session) -> bool:
+    """End the session's transaction and start a fresh one; on SQLite take the write lock now (True).
+
+    SQLite has one writer at a time: BEGIN IMMEDIATE waits for it up front, so every read after it
+    is fresh. Other databases return False and lock what they need themselves.
+    """
+    session.rollback()
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    session.execute(text("BEGIN IMMEDIATE"))
+    return True
+
+
+def blocked_or_declined(session: Session, a: int, b: int) -> bool:
+    """Whether either of the two members has blocked or declined the other."""
+    for model, other in ((Block, Block.blocked_id), (Decline, Decline.declined_id)):
+        hit = session.scalar(select(model.id).where(((model.member_id == a) & (other == b))
+                                                    | ((model.member_id == b) & (other == a))).limit(1))
+        if hit is not None:
+            return True
+    return False
 
 
 def audit(session: Session, actor: str, action: str, *, pairing_id: int | None = None,
@@ -643,9 +673,11 @@ def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vecto
     """
     counts = active_pairing_counts(session, [row.id for row in rows])
     filters, vectors, drop = [], [], []
+    live = [row for row in rows if row.deleted_at is None and row.embedding is not None]
+    vector_of = {row.id: vector for row, vector in zip(live, _service_vectors_of(live))}
     for row in rows:
-        vector = embedding_of(row)
-        if row.deleted_at is not None or vector is None or vector.size != dimension:
+        vector = vector_of.get(row.id)
+        if vector is None or vector.size != dimension:
             drop.append(row.id)
             continue
         member = to_profile(row, counts.get(row.id, 0))
