@@ -142,11 +142,16 @@ class MemberOutSchema(Schema):
     updated_at = UtcDateTime()
 
 
-class MemberListSchema(Schema):
-    members = fields.List(fields.Nested(MemberOutSchema))
+class PageSchema(Schema):
+    """Where a page of a list stands (`pagination.page_of`)."""
+
     page = fields.Integer()
     per_page = fields.Integer()
     total = fields.Integer()
+
+
+class MemberListSchema(PageSchema):
+    members = fields.List(fields.Nested(MemberOutSchema))
 
 
 class PageArgsSchema(StrictSchema):
@@ -289,11 +294,8 @@ class PairingListArgsSchema(PageArgsSchema):
     round_id = fields.Integer(load_default=None, validate=validate.Range(1, MAX_ID))
 
 
-class PairingListSchema(Schema):
+class PairingListSchema(PageSchema):
     pairings = fields.List(fields.Nested(PairingSchema))
-    page = fields.Integer()
-    per_page = fields.Integer()
-    total = fields.Integer()
 
 
 class EmptySchema(StrictSchema):
