@@ -124,10 +124,19 @@ def bitmap_overlap_minutes(query: np.ndarray, bitmaps: np.ndarray, rows: np.ndar
     if rows is None:
         return np.bitwise_count(bitmaps & query).sum(axis=1, dtype=np.int64)
     out = np.zeros(len(bitmaps) if n is None else n, dtype=np.int64)
-    words = np.flatnonzero(query)
-    if rows.size and words.size:
-        out[rows] = np.bitwise_count(bitmaps[np.ix_(rows, words)] & query[words]).sum(axis=1, dtype=np.int64)
+    out[rows] = bitmap_overlap_at(query, bitmaps, rows)
     return out
+
+
+def bitmap_overlap_at(query: np.ndarray, bitmaps: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Overlap in minutes between one bitmap and `bitmaps[rows]`, one entry per row asked for.
+
+    Only the words where `query` has a free minute are read.
+    """
+    words = np.flatnonzero(query)
+    if not rows.size or not words.size:
+        return np.zeros(rows.size, dtype=np.int64)
+    return np.bitwise_count(bitmaps[np.ix_(rows, words)] & query[words]).sum(axis=1, dtype=np.int64)
 
 
 def to_local_windows(intervals: list[Interval], tz: str, week_start: date) -> list[dict]:
@@ -178,7 +187,7 @@ def weekly_grid(a: list[Interval], b: list[Interval], tz: str, week_start: date)
 
 
 __all__ = [
-    "WEEK_MINUTES", "ZoneInfoNotFoundError", "bitmap_overlap_minutes", "coming_week_start",
+    "WEEK_MINUTES", "ZoneInfoNotFoundError", "bitmap_overlap_at", "bitmap_overlap_minutes", "coming_week_start",
     "merge_intervals", "overlap_intervals", "overlap_minutes", "to_bitmap", "to_local_windows",
     "utc_intervals", "validate_timezone", "weekly_grid",
 ]

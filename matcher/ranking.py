@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matcher.availability import (
-    Interval, bitmap_overlap_minutes, overlap_intervals, to_bitmap, to_local_windows, utc_intervals,
+    Interval, bitmap_overlap_at, overlap_intervals, to_bitmap, to_local_windows, utc_intervals,
 )
 from matcher.config import MatchConfig
 from matcher.index import SEEKS, SUPPORTS, MemberIndex
@@ -65,53 +65,59 @@ def exposure_penalty(recent: int, free_capacity: int, config: MatchConfig) -> fl
 
 
 def filter_masks(query: Member, index: MemberIndex, config: MatchConfig, blocked: set[int],
-                 declined: set[int]) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+                 declined: set[int], rows: np.ndarray | None = None,
+                 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """One boolean mask per hard filter (True = removed), plus overlaps and the surviving mask.
 
-    Overlaps (weekly minutes both are free) are computed only for the rows that pass the self,
-    activity, role and language filters, and only on the query's own words of the week bitmap; they
-    are 0 for every other row. That keeps the scan at a few words per compatible member.
+    Every array has one entry per index row, or with `rows` one per entry of `rows` (the candidates
+    an approximate search listed). Overlaps (weekly minutes both are free) are computed only for the
+    rows that pass the self, activity, role and language filters, and only on the query's own words
+    of the week bitmap; they are 0 for every other row. That keeps the scan at a few words per
+    compatible member.
     """
-    n = index.size
+    at = slice(0, index.size) if rows is None else rows
     q_role = ROLES.index(query.role)
-    roles = index.role_codes[:n]
+    roles = index.role_codes[at]
     role_ok = (SEEKS[q_role] & SUPPORTS[roles]) | (SUPPORTS[q_role] & SEEKS[roles])
     masks = {
-        "self": index.ids[:n] == query.id,
-        "inactive": ~index.active[:n],
+        "self": index.ids[at] == query.id,
+        "inactive": ~index.active[at],
         "role": ~role_ok,
-        "language": ~index.language_mask(query.languages),
-        "blocked": _id_mask(index, blocked),
-        "declined": _id_mask(index, declined),
-        "capacity": index.free_capacity[:n] <= 0,
+        "language": ~index.language_mask(query.languages, rows),
+        "blocked": _id_mask(index, blocked, rows),
+        "declined": _id_mask(index, declined, rows),
+        "capacity": index.free_capacity[at] <= 0,
     }
-    compatible = index.live[:n] & ~(masks["self"] | masks["inactive"] | masks["role"] | masks["language"])
-    overlaps = bitmap_overlap_minutes(to_bitmap(query_intervals(query, index)), index.bitmaps,
-                                      np.flatnonzero(compatible), n)
+    live = index.live[at]
+    compatible = np.flatnonzero(live & ~(masks["self"] | masks["inactive"] | masks["role"] | masks["language"]))
+    overlaps = np.zeros(live.size, dtype=np.int64)
+    overlaps[compatible] = bitmap_overlap_at(to_bitmap(query_intervals(query, index)), index.bitmaps,
+                                             compatible if rows is None else rows[compatible])
     masks["availability"] = overlaps < config.min_overlap_minutes
-    removed = ~index.live[:n]
+    removed = ~live
     for name in FILTERS:
         masks[name] = masks[name] & ~removed
         removed = removed | masks[name]
     return masks, overlaps, ~removed
 
 
-def _id_mask(index: MemberIndex, ids: set[int]) -> np.ndarray:
+def _id_mask(index: MemberIndex, ids: set[int], rows: np.ndarray | None = None) -> np.ndarray:
     mask = np.zeros(index.size, dtype=bool)
-    rows = index.rows_for(ids)
-    if rows.size:
-        mask[rows] = True
-    return mask
+    hits = index.rows_for(ids)
+    if hits.size:
+        mask[hits] = True
+    return mask if rows is None else mask[rows]
 
 
 def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config: MatchConfig,
          k: int = 5, blocked: set[int] | None = None, declined: set[int] | None = None,
-         exposure: dict[int, int] | None = None) -> Ranking:
-    """The `k` best compatible peers for `query`, best first.
+         exposure: dict[int, int] | None = None, rows: np.ndarray | None = None) -> Ranking:
+    """The `k` best compatible peers for `query`, best first (among `rows` only, when given).
 
     Hard filters remove candidates before scoring can rank them. The score's cheap, vectorised
     part (similarity and availability fit) gives an upper bound; exact scores (topics, reciprocal
     preferences, exposure) are computed in bound order until no remaining bound can beat the k-th.
+    `filtered_out` counts over the rows looked at.
 
     Raises
     ------
@@ -119,29 +125,34 @@ def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config:
     """
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}.")
-    masks, overlaps, keep = filter_masks(query, index, config, blocked or set(), declined or set())
+    masks, overlaps, keep = filter_masks(query, index, config, blocked or set(), declined or set(), rows)
     filtered_out = {name: int(mask.sum()) for name, mask in masks.items()}
-    rows = np.flatnonzero(keep)
-    if rows.size == 0:
+    kept = np.flatnonzero(keep)
+    if kept.size == 0:
         return Ranking([], filtered_out, 0, config.digest())
-    sims = index.embeddings[rows] @ query_embedding.astype(np.float32)
-    fit = np.minimum(overlaps[rows] / config.target_overlap_minutes, 1.0)
+    kept_rows = kept if rows is None else rows[kept]
+    sims = index.embeddings[kept_rows] @ query_embedding.astype(np.float32)
+    kept_overlaps = overlaps[kept]
+    fit = np.minimum(kept_overlaps / config.target_overlap_minutes, 1.0)
     bound = config.w_similarity * sims + config.w_availability * fit + config.w_topics + config.w_preferences
     exposure = exposure or {}
-    best: list[tuple[float, int, Suggestion]] = []
+    best: list[tuple[float, int, int]] = []      # (score, -row, position): a min-heap of the k best so far
     for pos in _bound_order(bound, k):
         if len(best) == k and bound[pos] <= best[0][0]:
             break
-        row = int(rows[pos])
-        suggestion = score_pair(query, index.members[row], float(sims[pos]), int(overlaps[row]),
-                                index, config, exposure.get(index.members[row].id, 0))
-        item = (suggestion.score, -row, suggestion)
+        row = int(kept_rows[pos])
+        peer = index.members[row]
+        _, total = score_components(query, peer, float(sims[pos]), int(kept_overlaps[pos]), config,
+                                    exposure.get(peer.id, 0))
+        item = (round(total, 6), -row, int(pos))
         if len(best) < k:
             heapq.heappush(best, item)
         elif item[:2] > best[0][:2]:
             heapq.heapreplace(best, item)
-    ordered = [s for _, _, s in sorted(best, key=lambda t: (-t[0], -t[1]))]
-    return Ranking(ordered, filtered_out, int(rows.size), config.digest())
+    ordered = [score_pair(query, index.members[-neg_row], float(sims[pos]), int(kept_overlaps[pos]), index, config,
+                          exposure.get(index.members[-neg_row].id, 0))
+               for _, neg_row, pos in sorted(best, key=lambda t: (-t[0], -t[1]))]   # explained: the k shown only
+    return Ranking(ordered, filtered_out, int(kept.size), config.digest())
 
 
 def _bound_order(bound: np.ndarray, k: int, head: int = 64):
@@ -163,6 +174,20 @@ def _bound_order(bound: np.ndarray, k: int, head: int = 64):
     yield from rest[np.argsort(-bound[rest], kind="stable")]
 
 
+def score_components(query: Member, peer: Member, similarity: float, overlap: int, config: MatchConfig,
+                     recent: int = 0) -> tuple[dict[str, float], float]:
+    """Each weighted part of a pair's score, and their sum (the score, unrounded)."""
+    fit = min(overlap / config.target_overlap_minutes, 1.0)
+    components = {
+        "similarity": config.w_similarity * similarity,
+        "availability": config.w_availability * fit,
+        "topics": config.w_topics * topic_overlap(query, peer),
+        "preferences": config.w_preferences * reciprocal_fit(query, peer)[2],
+        "exposure": -exposure_penalty(recent, peer.free_capacity, config),
+    }
+    return components, float(sum(components.values()))
+
+
 def score_pair(query: Member, peer: Member, similarity: float, overlap: int, index: MemberIndex,
                config: MatchConfig, recent: int = 0) -> Suggestion:
     """The full score of one pair with every component explained."""
@@ -170,14 +195,7 @@ def score_pair(query: Member, peer: Member, similarity: float, overlap: int, ind
     topics = topic_overlap(query, peer)
     ab, ba, reciprocal = reciprocal_fit(query, peer)
     penalty = exposure_penalty(recent, peer.free_capacity, config)
-    components = {
-        "similarity": config.w_similarity * similarity,
-        "availability": config.w_availability * fit,
-        "topics": config.w_topics * topics,
-        "preferences": config.w_preferences * reciprocal,
-        "exposure": -penalty,
-    }
-    score = float(sum(components.values()))
+    components, score = score_components(query, peer, similarity, overlap, config, recent)
     windows = overlap_intervals(query_intervals(query, index), index.intervals[index.row_of[peer.id]])
     explanation = {
         "similarity": round(similarity, 4),
