@@ -31,6 +31,7 @@ class MemberIndex:
         self.row_of: dict[int, int] = {}
         self._free_rows: list[int] = []
         self._languages: dict[str, int] = {}
+        self.ann = None   # an `ann.AnnGraph` kept in step with the rows, once attached
         self._alloc(initial_rows)
 
     def _alloc(self, rows: int) -> None:
@@ -49,6 +50,11 @@ class MemberIndex:
         self.active = grow(getattr(self, "active", None), (rows,), bool)
         self.free_capacity = grow(getattr(self, "free_capacity", None), (rows,), np.int32)
         self.ids = grow(getattr(self, "ids", None), (rows,), np.int64)
+
+    def reserve(self, rows: int) -> None:
+        """Make room for `rows` rows at once (a bulk load then never copies the matrix to grow it)."""
+        if rows > self.embeddings.shape[0]:
+            self._alloc(rows)
 
     def __len__(self) -> int:
         return len(self.row_of)
@@ -69,12 +75,14 @@ class MemberIndex:
                 self.language_matrix = np.hstack([self.language_matrix, extra])
         return self._languages[code]
 
-    def language_mask(self, codes: tuple[str, ...]) -> np.ndarray:
-        """Rows that speak at least one of `codes`."""
+    def language_mask(self, codes: tuple[str, ...], rows: np.ndarray | None = None) -> np.ndarray:
+        """Which rows (all, or `rows`) speak at least one of `codes`."""
         cols = [self._languages[c] for c in codes if c in self._languages]
         if not cols:
-            return np.zeros(self.size, dtype=bool)
-        return self.language_matrix[: self.size, cols].any(axis=1)
+            return np.zeros(self.size if rows is None else rows.size, dtype=bool)
+        if rows is None:
+            return self.language_matrix[: self.size, cols].any(axis=1)
+        return self.language_matrix[np.ix_(rows, cols)].any(axis=1)
 
     def upsert(self, member: Member, embedding: np.ndarray) -> int:
         """Add or replace one member; returns its row."""
@@ -98,6 +106,8 @@ class MemberIndex:
         self.live[row] = True
         self.refresh_state(member)
         self.ids[row] = member.id
+        if self.ann is not None:
+            self.ann.add(np.array([row]), self.embeddings[row])
         return row
 
     def refresh_state(self, member: Member) -> None:
@@ -118,6 +128,8 @@ class MemberIndex:
         self.language_matrix[row] = False
         self.live[row] = self.active[row] = False
         self._free_rows.append(row)
+        if self.ann is not None:
+            self.ann.remove(row)
 
     def get(self, member_id: int) -> Member:
         if member_id not in self.row_of:

@@ -44,9 +44,9 @@ def database_index(session: Session, week_start: date | None = None) -> MemberIn
     ------
     ValueError: when no stored member has an embedding yet.
     """
-    from matcher.storage import embedding_of, live_members, sync_index
+    from matcher.storage import first_embedding, sync_index
 
-    vector = next((v for v in map(embedding_of, live_members(session)) if v is not None), None)
+    vector = first_embedding(session)
     if vector is None:
         raise ValueError("No stored member has an embedding; run `peermatch load-fixtures` or `peermatch embed`.")
     index = MemberIndex(vector.size, week_start)

@@ -340,21 +340,46 @@ def live_members(session: Session, since_revision: int | None = None) -> list[Me
     return list(session.scalars(stmt))
 
 
+def member_batches(session: Session, since_revision: int | None = None, batch: int = 5000) -> Iterator[list]:
+    """Members changed after `since_revision` (all when None), `batch` plain rows at a time.
+
+    The rows are read-only tuples with the same attribute names as `MemberRow`, outside the
+    session's identity map, so a full load of a million members never holds them all at once.
+    """
+    stmt = select(*MemberRow.__table__.columns).order_by(MemberRow.id).execution_options(yield_per=batch)
+    if since_revision is not None:
+        stmt = stmt.where(MemberRow.revision > since_revision)
+    yield from session.execute(stmt).partitions()
+
+
+def first_embedding(session: Session) -> np.ndarray | None:
+    """The service vector of one stored member (to learn its size), or None when no member has one."""
+    row = session.scalars(select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))
+                          .limit(1)).first()
+    return None if row is None else embedding_of(row)
+
+
 def sync_index(session: Session, index: MemberIndex, since_revision: int | None = None) -> int:
-    """Bring `index` up to date with members changed after `since_revision` (all when None)."""
-    rows = live_members(session, since_revision)
-    counts = active_pairing_counts(session, [r.id for r in rows]) if since_revision is not None \
-        else active_pairing_counts(session)
-    keep = [row for row in rows if row.deleted_at is None and row.embedding is not None]
-    for row in rows:
-        if row.deleted_at is not None or row.embedding is None:
-            index.remove(row.id)
-    for row, vector in zip(keep, _service_vectors_of(keep)):
-        index.upsert(to_profile(row, counts.get(row.id, 0)), vector)
-    return len(rows)
+    """Bring `index` up to date with members changed after `since_revision` (all when None); returns how many."""
+    everyone = since_revision is None
+    if everyone:
+        index.reserve(session.scalar(select(func.count()).select_from(MemberRow)) or 0)
+        counts = active_pairing_counts(session)
+    changed = 0
+    for rows in member_batches(session, since_revision):
+        if not everyone:
+            counts = active_pairing_counts(session, [r.id for r in rows])
+        keep = [row for row in rows if row.deleted_at is None and row.embedding is not None]
+        for row in rows:
+            if row.deleted_at is not None or row.embedding is None:
+                index.remove(row.id)
+        for row, vector in zip(keep, _service_vectors_of(keep)):
+            index.upsert(to_profile(row, counts.get(row.id, 0)), vector)
+        changed += len(rows)
+    return changed
 
 
-def _service_vectors_of(rows: list[MemberRow]) -> list[np.ndarray]:
+def _service_vectors_of(rows: list) -> list[np.ndarray]:
     """`embedding_of` for many rows at once: one adapter pass per model and size, not one per row."""
     out: list[np.ndarray | None] = [None] * len(rows)
     groups: dict[tuple[str | None, int], list[int]] = {}
