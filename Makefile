@@ -13,7 +13,7 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first and alone: this exact pin is the CPU build (any other spec pulls CUDA).
 	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev,postgres]'
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev,postgres,ann]'
 	touch $(STAMP)
 
 install: $(STAMP)

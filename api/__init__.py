@@ -16,6 +16,8 @@ from matcher.safety import SafetyConfig
 from matcher.text_scoring import service_dimension
 from matcher.storage import DEFAULT_DATABASE_URL, create_schema, make_engine
 
+DEFAULT_ANN_MIN_MEMBERS = 200_000   # below this an exact scan is fast enough (README, Scale)
+
 log = logging.getLogger(__name__)
 
 
@@ -36,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MATCH_CONFIG=None,
         EMBEDDER=None,
         RETRIEVAL=os.environ.get("PEERMATCH_RETRIEVAL"),   # None: pgvector where the database has it
+        ANN_MIN_MEMBERS=os.environ.get("PEERMATCH_ANN_MIN_MEMBERS", str(DEFAULT_ANN_MIN_MEMBERS)),
     )
     if test_config:
         app.config.update(test_config)
@@ -81,7 +84,27 @@ def _init_matching(app: Flask) -> None:
                                      service_dimension(embedder.model_id, embedder.dimension), app.config["RETRIEVAL"])
     except ValueError as exc:
         raise SystemExit(str(exc)) from exc
-    app.extensions["matching"] = MatchingState(embedder, config, safety, retrieval)
+    app.extensions["matching"] = MatchingState(embedder, config, safety, retrieval,
+                                               ann_min_members(app.config["ANN_MIN_MEMBERS"]),
+                                               app.config.get("ANN_CALIBRATION"))
+
+
+def ann_min_members(value: int | str | None) -> int | None:
+    """The in-process index size from which approximate search is tried (`off`/None: never).
+
+    Raises
+    ------
+    SystemExit: when the value is neither a positive whole number nor `off`.
+    """
+    if value is None or str(value).strip().lower() == "off":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise SystemExit(f"PEERMATCH_ANN_MIN_MEMBERS must be a positive whole number or 'off', got {value!r}.")
+    return number
 
 
 def _init_api(app: Flask) -> None:

@@ -65,5 +65,7 @@ def check_index(state, version: int | None) -> dict:  # noqa: ANN001
         g.db.rollback()
         return {"ok": False, "retrieval": state.retrieval, "error": f"refresh failed ({type(exc).__name__})"}
     fresh = state.version == version
+    search = state.calibration.describe() if state.calibration is not None else "exact"
     return {"ok": fresh, "retrieval": "in-process", "version": state.version, "database_version": version,
-            "members": len(state.index), **({} if fresh else {"error": "the index is behind the database"})}
+            "members": len(state.index), "search": search,
+            **({} if fresh else {"error": "the index is behind the database"})}

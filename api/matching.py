@@ -7,6 +7,7 @@ only those, with the same `matcher.ranking.rank`.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 import threading
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from matcher.ann import Calibration, attach_graph, calibrate, rank_nearest
 from matcher.availability import coming_week_start
 from matcher.config import MatchConfig
 from matcher.embedding import Embedder
@@ -64,7 +66,8 @@ class MatchingState:
     """Keeps this process's index in step with the database through the version counter."""
 
     def __init__(self, embedder: Embedder, config: MatchConfig, safety: SafetyConfig | None = None,
-                 retrieval: str = "in-process") -> None:
+                 retrieval: str = "in-process", ann_min_members: int | None = None,
+                 ann_calibration: dict | None = None) -> None:
         self.embedder = embedder
         self.config = config
         self.safety = SafetyScreen(embedder, safety)
@@ -72,6 +75,9 @@ class MatchingState:
         self.dimension = service_dimension(embedder.model_id, embedder.dimension)   # adapted vectors
         self.index = MemberIndex(self.dimension)
         self.version = -1
+        self.ann_min_members = ann_min_members if retrieval == "in-process" else None
+        self.ann_calibration = ann_calibration or {}   # keyword arguments for `matcher.ann.calibrate`
+        self.calibration: Calibration | None = None   # set once the index is large enough for approximate search
         self._lock = threading.Lock()
 
     def refresh(self, session: Session) -> None:
@@ -81,22 +87,51 @@ class MatchingState:
             return
         with self._lock:
             if self.index.week_start != coming_week_start():
-                self.index, self.version = MemberIndex(self.dimension), -1
+                self.index, self.version, self.calibration = MemberIndex(self.dimension), -1, None
             if version != self.version:
                 changed = sync_index(session, self.index, None if self.version < 0 else self.version)
                 log.info("index refreshed to version %s (%s members changed)", version, changed)
                 self.version = version
+                self._calibrate_ann()
 
-    def suggest(self, session: Session, member_id: int, k: int) -> Ranking:
-        """Rank peers for a stored member and record who was shown (for exposure spreading)."""
+    def _calibrate_ann(self) -> None:
+        """Past `ann_min_members`, attach an HNSW graph and (re)measure its recall, first and at every 1.5x growth."""
+        size = len(self.index)
+        if self.ann_min_members is None or size < self.ann_min_members:
+            return
+        if self.calibration is not None and size < 1.5 * self.calibration.members:
+            return
+        if importlib.util.find_spec("hnswlib") is None:
+            log.warning("suggestions: %s members, but hnswlib is not installed ('pip install peermatch[ann]'); "
+                        "searching exactly", size)
+            self.ann_min_members = None
+            return
+        if self.index.ann is None:
+            attach_graph(self.index)
+        self.calibration = calibrate(self.index, self.config, **self.ann_calibration)
+        (log.info if self.calibration.candidates else log.warning)("suggestions: %s", self.calibration.describe())
+
+    def suggest(self, session: Session, member_id: int, k: int, exact: bool = False) -> Ranking:
+        """Rank peers for a stored member and record who was shown (for exposure spreading).
+
+        In-process, a calibrated approximate search ranks the nearest candidates unless `exact`.
+        """
         blocked, declined = blocked_ids(session, member_id), declined_ids(session, member_id)
         exposure = recent_exposure(session, self.config.exposure_window_hours) if self.config.exposure_enabled else {}
         if self.retrieval == "pgvector":
             ranking = self._rank_in_database(session, member_id, k, blocked, declined, exposure)
         else:
             self.refresh(session)
-            ranking = rank(self.index.get(member_id), self.index.embedding(member_id), self.index, self.config,
-                           k, blocked, declined, exposure)
+            query, embedding = self.index.get(member_id), self.index.embedding(member_id)
+            ranking = None
+            if not exact and self.calibration is not None and self.calibration.candidates:
+                ranking = rank_nearest(query, embedding, self.index, self.config, k, self.calibration.candidates,
+                                       blocked, declined, exposure)
+            if ranking is not None:
+                ranking.extra["recall_at_10"] = round(self.calibration.recall_at_k, 4)
+            else:
+                ranking = rank(query, embedding, self.index, self.config, k, blocked, declined, exposure)
+                ranking.extra["search"] = "exact"
         record_suggestions(session, member_id, [s.member_id for s in ranking.suggestions], ranking.config_digest)
         return ranking
 
@@ -128,7 +163,7 @@ class MatchingState:
             exact, limit = exact or len(nearest) < limit, min(4 * limit, MAX_SCORED)
         ranking.filtered_out = {**{name: n for name, n in counts.items() if name != "passed"},
                                 "availability": ranking.filtered_out["availability"]}
-        ranking.extra.update(retrieval="pgvector", scored=len(index) - 1, scan="exact" if exact else "hnsw",
+        ranking.extra.update(search="pgvector", scored=len(index) - 1, scan="exact" if exact else "hnsw",
                              certain=certain)
         with self._lock:   # the views read the suggested peers from self.index, as they do in-process
             for shown in (query.id, *(s.member_id for s in ranking.suggestions)):

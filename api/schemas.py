@@ -217,12 +217,27 @@ class ConfigRefSchema(Schema):
     digest = fields.String()
 
 
+class SearchSchema(Schema):
+    """How the peers were found. `exact`: every member was looked at. `ann`: the `examined` members most
+    similar by narrative (HNSW), a number calibrated to reach `recall_at_10` >= 0.95 against the exact
+    ranking. `pgvector`: PostgreSQL listed the nearest members; `certain` is false when the ranking
+    stopped at its cap of scored members before it was sure. With `ann` and `pgvector`, `filtered_out`
+    and `candidates` count only the members looked at."""
+
+    method = fields.String(metadata={"enum": ["exact", "ann", "pgvector"]})
+    examined = fields.Integer(metadata={"description": "ann: members looked at"})
+    recall_at_10 = fields.Float(metadata={"description": "ann: calibrated recall@10 against exact search"})
+    certain = fields.Boolean(metadata={"description": "pgvector: whether the top k is certain"})
+    scored = fields.Integer(metadata={"description": "pgvector: members scored"})
+
+
 class SuggestionsSchema(Schema):
     member_id = fields.Integer()
     suggestions = fields.List(fields.Nested(SuggestionSchema))
     filtered_out = fields.Dict(keys=fields.String(), values=fields.Integer())
     candidates = fields.Integer()
     config = fields.Nested(ConfigRefSchema)
+    search = fields.Nested(SearchSchema)
 
 
 class FieldErrorSchema(Schema):

@@ -36,4 +36,12 @@ def suggestions(args, member_id):
                       "intro": peer.intro, "score": suggestion.score, "explanation": explanation})
     return {"member_id": member_id, "suggestions": items, "filtered_out": ranking.filtered_out,
             "candidates": ranking.candidates,
-            "config": {"name": state.config.name, "digest": ranking.config_digest}}
+            "config": {"name": state.config.name, "digest": ranking.config_digest},
+            "search": search_of(ranking)}
+
+
+def search_of(ranking) -> dict:  # noqa: ANN001
+    """The `search` part of the answer from what the ranking recorded about how it was found."""
+    extra = ranking.extra
+    keep = {"ann": ("examined", "recall_at_10"), "pgvector": ("certain", "scored")}.get(extra.get("search"), ())
+    return {"method": extra.get("search", "exact"), **{key: extra[key] for key in keep if key in extra}}
