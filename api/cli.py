@@ -93,7 +93,9 @@ def embed() -> None:
 
 
 @main.command("rebuild-vectors")
-def rebuild_vectors() -> None:
+@click.option("--build-memory", default=None, metavar="SIZE",
+              help="maintenance_work_mem for the HNSW build, e.g. 4GB (a million members need about 2GB).")
+def rebuild_vectors(build_memory: str | None) -> None:
     """Refill PostgreSQL's pgvector store from the members table (after writes that bypassed the ORM)."""
     from matcher.storage import rebuild_vector_store, vector_store_dimension
 
@@ -103,7 +105,7 @@ def rebuild_vectors() -> None:
         if not vector_store_dimension(session.connection()):
             raise click.ClickException("This database has no pgvector store (it needs PostgreSQL with the "
                                        "vector extension); suggestions use the in-process index.")
-        count = rebuild_vector_store(session)
+        count = rebuild_vector_store(session, build_memory=build_memory)
         session.commit()
     click.echo(f"The pgvector store holds {count} members.")
 

@@ -12,7 +12,6 @@ import logging
 import threading
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,7 @@ from matcher.safety import SafetyConfig, SafetyScreen
 from matcher.text_scoring import service_dimension
 from matcher.storage import (
     MemberRow, active_pairing_counts, blocked_ids, current_version, declined_ids, embedding_of,
-    recent_exposure, record_suggestions, sync_index, to_profile, vector_candidates, vector_filter_counts,
+    recent_exposure, record_suggestions, rows_with_vectors, sync_index, to_profile, vector_candidates, vector_filter_counts,
     vector_store_dimension,
 )
 
@@ -204,13 +203,11 @@ class MatchingState:
     @staticmethod
     def _add_peers(session: Session, index: MemberIndex, peers: list[tuple[int, float, int]]) -> None:
         """Load `peers` (id, similarity, free capacity) into `index`, with capacity as the store saw it."""
-        ids = [peer_id for peer_id, _, _ in peers]
-        rows = {row.id: row for row in session.scalars(select(MemberRow).where(
-            MemberRow.id.in_(ids), MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None)))}
-        for peer_id, _, free in peers:
-            if peer_id in rows:   # else erased since the candidates were listed
-                row = rows[peer_id]
-                index.upsert(to_profile(row, row.capacity - free), embedding_of(row))
+        free = {peer_id: free for peer_id, _, free in peers}
+        order = {peer_id: i for i, peer_id in enumerate(free)}
+        found = sorted(rows_with_vectors(session, list(free)), key=lambda pair: order[pair[0].id])  # nearest first
+        for row, vector in found:   # members erased since they were listed are not found
+            index.upsert(to_profile(row, row.capacity - free[row.id]), vector)
 
     def matched_sentences(self, member_id: int, peer_id: int) -> dict:
         """Coordinator-only: the sentence of each narrative that matched best."""

@@ -46,8 +46,12 @@ def clustered_embeddings(n: int, seed: int = 0, centres: int = 32, spread: float
     """`n` L2-normalised float32 vectors around `centres` random centres (like bench.round's)."""
     rng = np.random.default_rng(seed)
     middle = rng.normal(size=(centres, DIMENSION))
-    vectors = middle[rng.integers(0, centres, size=n)] + spread * rng.normal(size=(n, DIMENSION))
-    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+    out = np.empty((n, DIMENSION), dtype=np.float32)
+    for start in range(0, n, 100_000):   # float64 work in slices: a million members never needs 9 GB at once
+        size = min(100_000, n - start)
+        vectors = middle[rng.integers(0, centres, size=size)] + spread * rng.normal(size=(size, DIMENSION))
+        out[start:start + size] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return out
 
 
 def real_embeddings(texts: list[str], embedder: Embedder) -> np.ndarray:
@@ -89,7 +93,7 @@ def store_members(engine: Engine, fields: list[dict], narratives: list[str], emb
                                    embeddings[start:start + chunk])])
         if postgres:   # explicit ids leave the sequence behind; bulk inserts bypass the store's flush hook
             session.execute(text("SELECT setval('members_id_seq', (SELECT max(id) FROM members))"))
-            rebuild_vector_store(session)
+            rebuild_vector_store(session, build_memory="4GB")
         session.commit()
     if postgres:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

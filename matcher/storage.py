@@ -352,6 +352,13 @@ def member_batches(session: Session, since_revision: int | None = None, batch: i
     yield from session.execute(stmt).partitions()
 
 
+def rows_with_vectors(session: Session, member_ids: list[int]) -> list[tuple]:
+    """(plain row, service vector) of the live members among `member_ids`, vectors adapted in one pass."""
+    rows = session.execute(select(*MemberRow.__table__.columns).where(
+        MemberRow.id.in_(member_ids), MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))).all()
+    return list(zip(rows, _service_vectors_of(rows)))
+
+
 def first_embedding(session: Session) -> np.ndarray | None:
     """The service vector of one stored member (to learn its size), or None when no member has one."""
     row = session.scalars(select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))
@@ -574,6 +581,7 @@ def erase_member(session: Session, row: MemberRow) -> None:
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 FIRST_REVISION = "0001"
 VECTOR_TABLE, FILTER_TABLE = "member_vectors", "member_filters"
+HNSW_INDEX = "ix_member_vectors_embedding"   # created by migration 0002
 
 
 def migration_config() -> Config:
@@ -732,15 +740,30 @@ def _sync_vector_store(session: Session, _flush_context) -> None:  # noqa: ANN00
         write_vectors(session, rows, dimension, changed)
 
 
-def rebuild_vector_store(session: Session, batch_size: int = 2000) -> int:
-    """Refill the pgvector store from the members table; returns how many vectors it holds."""
+def rebuild_vector_store(session: Session, batch_size: int = 2000, build_memory: str | None = None) -> int:
+    """Refill the pgvector store from the members table; returns how many vectors it holds.
+
+    The HNSW index, when there is one, is dropped first and built again over the full table (one
+    bulk build is far faster than a million single inserts). `build_memory` (e.g. ``"4GB"``) raises
+    ``maintenance_work_mem`` for that build; the graph of a million members needs about 2 GB.
+    """
     dimension = vector_store_dimension(session.connection(), cached=False)
+    indexed = session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": HNSW_INDEX})
+    if indexed:
+        session.execute(text(f"DROP INDEX {HNSW_INDEX}"))
     session.execute(delete(member_vectors))
     session.execute(delete(member_filters))
     stmt = (select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))
             .order_by(MemberRow.id).execution_options(yield_per=batch_size))
     for rows in session.scalars(stmt).partitions():
         write_vectors(session, list(rows), dimension, {row.id for row in rows})
+        for row in rows:   # written: a million members never sit in the session at once
+            if row not in session.dirty:
+                session.expunge(row)
+    if indexed:
+        if build_memory:
+            session.execute(text("SELECT set_config('maintenance_work_mem', :m, true)"), {"m": build_memory})
+        session.execute(text(f"CREATE INDEX {HNSW_INDEX} ON member_vectors USING hnsw (embedding vector_cosine_ops)"))
     return session.scalar(select(func.count()).select_from(member_vectors))
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api import cli
 from matcher.storage import (
-    FILTER_TABLE, IndexVersion, MemberRow, create_schema, make_engine, migration_config, schema_differences,
+    FILTER_TABLE, HNSW_INDEX, IndexVersion, MemberRow, create_schema, make_engine, migration_config, schema_differences,
 )
 
 
@@ -41,11 +41,14 @@ def test_rebuild_vectors_refills_the_pgvector_store_or_says_there_is_none(databa
         conn.execute(insert(MemberRow), [{"role": "seeker", "narrative": f"n{i}", "timezone": "UTC",
                                           "languages": ["en"], "embedding": vector.tobytes(),
                                           "embedding_model": "all-MiniLM-L6-v2"} for i in range(3)])
-    result = CliRunner().invoke(cli.main, ["rebuild-vectors"])
+    result = CliRunner().invoke(cli.main, ["rebuild-vectors", "--build-memory", "256MB"])
     if engine.dialect.name == "sqlite":
         assert result.exit_code == 1 and "no pgvector store" in result.output
     else:
         assert result.exit_code == 0 and "The pgvector store holds 3 members." in result.output
         with engine.connect() as conn:
             assert conn.scalar(text(f"SELECT count(*) FROM {FILTER_TABLE}")) == 3
+            # the HNSW index was dropped for the refill and built again over the full table
+            assert conn.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"),
+                               {"n": HNSW_INDEX}).endswith("USING hnsw (embedding vector_cosine_ops)")
     engine.dispose()
