@@ -366,14 +366,17 @@ def first_embedding(session: Session) -> np.ndarray | None:
     return None if row is None else embedding_of(row)
 
 
-def sync_index(session: Session, index: MemberIndex, since_revision: int | None = None) -> int:
-    """Bring `index` up to date with members changed after `since_revision` (all when None); returns how many."""
+def sync_index(session: Session, index: MemberIndex, since_revision: int | None = None, batch: int = 5000) -> int:
+    """Bring `index` up to date with members changed after `since_revision` (all when None); returns how many.
+
+    Members are read `batch` plain rows at a time, and a full load sizes the index's arrays once.
+    """
     everyone = since_revision is None
     if everyone:
         index.reserve(session.scalar(select(func.count()).select_from(MemberRow)) or 0)
         counts = active_pairing_counts(session)
     changed = 0
-    for rows in member_batches(session, since_revision):
+    for rows in member_batches(session, since_revision, batch):
         if not everyone:
             counts = active_pairing_counts(session, [r.id for r in rows])
         keep = [row for row in rows if row.deleted_at is None and row.embedding is not None]
