@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps serve test bench clean
+.PHONY: install system-deps serve test bench bench-1m clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,9 +32,13 @@ test: install system-deps
 
 bench: install
 	$(BIN)/python -m bench.round
-	$(BIN)/python -m bench.suggest --members 10000 100000
+	$(BIN)/python -m bench.suggest --members 10000 100000 --ann
 	$(BIN)/python -m bench.suggest --members 10000 --retrieval pgvector
 	$(BIN)/python -m bench.onboard --members 2000
+
+# a million members (~25 min, ~8 GB): exact and approximate in-process search through the app
+bench-1m: install
+	$(BIN)/python -m bench.suggest --members 1000000 --ann
 
 clean:
 	rm -rf $(VENV) instance test-artifacts

@@ -89,6 +89,16 @@ def _init_matching(app: Flask) -> None:
                                                app.config.get("ANN_CALIBRATION"))
 
 
+def warm_index(app: Flask) -> None:
+    """Load the in-process index now, then close the database connections (so forked workers open their own)."""
+    state = app.extensions["matching"]
+    engine = app.extensions["db_engine"]
+    if state.retrieval == "in-process":
+        with Session(engine) as session:
+            state.refresh(session)
+    engine.dispose()
+
+
 def ann_min_members(value: int | str | None) -> int | None:
     """The in-process index size from which approximate search is tried (`off`/None: never).
 
