@@ -102,11 +102,13 @@ def filter_masks(query: Member, index: MemberIndex, config: MatchConfig, blocked
 
 
 def _id_mask(index: MemberIndex, ids: set[int], rows: np.ndarray | None = None) -> np.ndarray:
-    mask = np.zeros(index.size, dtype=bool)
+    """Which rows (all, or `rows`) hold one of the members `ids`."""
     hits = index.rows_for(ids)
-    if hits.size:
-        mask[hits] = True
-    return mask if rows is None else mask[rows]
+    if rows is not None:
+        return np.isin(rows, hits)
+    mask = np.zeros(index.size, dtype=bool)
+    mask[hits] = True
+    return mask
 
 
 def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config: MatchConfig,

@@ -49,8 +49,11 @@ def test_ranking_among_rows_is_the_exact_ranking_of_those_rows(community):
     assert every_row.filtered_out == whole.filtered_out and every_row.candidates == whole.candidates
 
     rows = np.random.default_rng(1).choice(community.size, size=600, replace=False)
-    some = rank(query, embedding, community, config, 10, rows=rows)
-    _, overlaps, keep = filter_masks(query, community, config, set(), set())
+    blocked, declined = set(community.ids[rows[:40]].tolist()), set(community.ids[rows[40:70]].tolist())
+    some = rank(query, embedding, community, config, 10, blocked, declined, rows=rows)
+    whole_masks, overlaps, keep = filter_masks(query, community, config, blocked, declined)
+    assert some.filtered_out == {name: int(mask[rows].sum()) for name, mask in whole_masks.items()}
+    assert some.filtered_out["blocked"] > 0 and some.filtered_out["declined"] > 0
     brute = sorted((score_pair(query, community.members[r], float(community.embeddings[r] @ embedding),
                                int(overlaps[r]), community, config) for r in rows if keep[r]),
                    key=lambda s: -s.score)[:10]
