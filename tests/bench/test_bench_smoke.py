@@ -22,6 +22,17 @@ def test_suggest_bench_prints_latencies_baselines_and_recall(capsys):
     assert 0 < report["p50_ms"] <= report["p99_ms"]
 
 
+def test_suggest_bench_with_ann_reports_the_graph_and_its_recall(capsys):
+    report = suggest.main(["--members", "400", "--queries", "5", "--k", "5", "--real-limit", "0", "--ann",
+                           "--sklearn-queries", "2", "--json"])
+    exact, ann = report["runs"]
+    assert exact["retrieval"] == "in-process" and exact["search"] == "exact" and exact["recall_at_10"] == 1.0
+    assert ann["retrieval"] == "ann" and ann["members"] == 400
+    assert {"ann_build_s", "ann_calibrate_s", "ann_candidates", "ann_calibrated_recall", "ann_graph_p50_ms"} <= ann.keys()
+    assert ann["search"] == ("ann" if ann["ann_candidates"] else "exact") and 0 <= ann["recall_at_10"] <= 1
+    assert "ann at 400" not in capsys.readouterr().out   # --json prints only the JSON object
+
+
 def test_onboard_bench_prints_members_per_second_against_raw_encoding(capsys):
     report = onboard.main(["--members", "12", "--batch", "5", "--json"])
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
