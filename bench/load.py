@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.community import temporary_database
 from matcher.fixtures import read_fixture_members
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,18 +69,12 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def own_postgres(database_url: str | None):
-    """The given database, or a fresh PostgreSQL from pgserver that is deleted afterwards."""
+    """The given database, or a fresh PostgreSQL from pgserver (`bench.community`) that is deleted afterwards."""
     if database_url:
         yield database_url
         return
-    import pgserver
-
-    server = pgserver.get_server(tempfile.mkdtemp(prefix="peermatch-load-"), cleanup_mode="delete")
-    try:
-        server.psql("CREATE DATABASE load;")
-        yield server.get_uri("load").replace("postgresql://", "postgresql+psycopg://", 1)
-    finally:
-        server.cleanup()
+    with temporary_database("postgres") as url:
+        yield url
 
 
 @contextlib.contextmanager

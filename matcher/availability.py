@@ -17,6 +17,7 @@ from matcher.profiles import DAYS, ProfileError, Window, format_hhmm
 
 WEEK_MINUTES = 7 * 24 * 60
 BITMAP_WORDS = WEEK_MINUTES // 64 + 1  # 158 uint64 words hold one bit per minute of the week
+SUMMARY_WORDS = 3                      # one bit per word of that bitmap: is any of its 64 minutes free?
 
 Interval = tuple[int, int]
 
@@ -128,14 +129,32 @@ def bitmap_overlap_minutes(query: np.ndarray, bitmaps: np.ndarray, rows: np.ndar
     return out
 
 
-def bitmap_overlap_at(query: np.ndarray, bitmaps: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def word_summary(bitmaps: np.ndarray) -> np.ndarray:
+    """One bit per non-empty word of each minute bitmap (shape (..., SUMMARY_WORDS)).
+
+    Two members whose summaries share no bit have no free minute in common: 3 words answer that
+    for most pairs without reading the 158 of the full bitmaps.
+    """
+    bits = np.zeros((*bitmaps.shape[:-1], SUMMARY_WORDS * 64), dtype=bool)
+    bits[..., :BITMAP_WORDS] = bitmaps != 0
+    return np.packbits(bits, axis=-1, bitorder="little").view(np.uint64)
+
+
+def bitmap_overlap_at(query: np.ndarray, bitmaps: np.ndarray, rows: np.ndarray,
+                      summaries: np.ndarray | None = None) -> np.ndarray:
     """Overlap in minutes between one bitmap and `bitmaps[rows]`, one entry per row asked for.
 
-    Only the words where `query` has a free minute are read.
+    Only the words where `query` has a free minute are read, and with `summaries` (the rows'
+    `word_summary`) only for the rows that share at least one such word.
     """
     words = np.flatnonzero(query)
+    out = np.zeros(rows.size, dtype=np.int64)
     if not rows.size or not words.size:
-        return np.zeros(rows.size, dtype=np.int64)
+        return out
+    if summaries is not None:
+        maybe = np.flatnonzero((summaries[rows] & word_summary(query)).any(axis=1))
+        out[maybe] = bitmap_overlap_at(query, bitmaps, rows[maybe])
+        return out
     return np.bitwise_count(bitmaps[np.ix_(rows, words)] & query[words]).sum(axis=1, dtype=np.int64)
 
 
@@ -189,5 +208,5 @@ def weekly_grid(a: list[Interval], b: list[Interval], tz: str, week_start: date)
 __all__ = [
     "WEEK_MINUTES", "ZoneInfoNotFoundError", "bitmap_overlap_at", "bitmap_overlap_minutes", "coming_week_start",
     "merge_intervals", "overlap_intervals", "overlap_minutes", "to_bitmap", "to_local_windows",
-    "utc_intervals", "validate_timezone", "weekly_grid",
+    "utc_intervals", "validate_timezone", "weekly_grid", "word_summary",
 ]

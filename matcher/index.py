@@ -9,7 +9,7 @@ from datetime import date
 
 import numpy as np
 
-from matcher.availability import BITMAP_WORDS, coming_week_start, to_bitmap, utc_intervals
+from matcher.availability import BITMAP_WORDS, SUMMARY_WORDS, coming_week_start, to_bitmap, utc_intervals, word_summary
 from matcher.profiles import ROLES, Member
 
 SEEKS = np.array([r in ("seeker", "peer") for r in ROLES])
@@ -44,6 +44,7 @@ class MemberIndex:
         n_lang = max(len(self._languages), 8)
         self.embeddings = grow(getattr(self, "embeddings", None), (rows, self.dimension), np.float32)
         self.bitmaps = grow(getattr(self, "bitmaps", None), (rows, BITMAP_WORDS), np.uint64)
+        self.summaries = grow(getattr(self, "summaries", None), (rows, SUMMARY_WORDS), np.uint64)
         self.language_matrix = grow(getattr(self, "language_matrix", None), (rows, n_lang), bool)
         self.role_codes = grow(getattr(self, "role_codes", None), (rows,), np.int8)
         self.live = grow(getattr(self, "live", None), (rows,), bool)
@@ -99,6 +100,7 @@ class MemberIndex:
         self.members[row], self.intervals[row] = member, intervals
         self.embeddings[row] = embedding
         self.bitmaps[row] = to_bitmap(intervals)
+        self.summaries[row] = word_summary(self.bitmaps[row])
         self.language_matrix[row] = False
         for code in member.languages:
             self.language_matrix[row, self._language_column(code)] = True
@@ -124,7 +126,7 @@ class MemberIndex:
         self.members[row] = None
         self.intervals[row] = []
         self.embeddings[row] = 0
-        self.bitmaps[row] = 0
+        self.bitmaps[row] = self.summaries[row] = 0
         self.language_matrix[row] = False
         self.live[row] = self.active[row] = False
         self._free_rows.append(row)

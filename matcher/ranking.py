@@ -92,7 +92,7 @@ def filter_masks(query: Member, index: MemberIndex, config: MatchConfig, blocked
     compatible = np.flatnonzero(live & ~(masks["self"] | masks["inactive"] | masks["role"] | masks["language"]))
     overlaps = np.zeros(live.size, dtype=np.int64)
     overlaps[compatible] = bitmap_overlap_at(to_bitmap(query_intervals(query, index)), index.bitmaps,
-                                             compatible if rows is None else rows[compatible])
+                                             compatible if rows is None else rows[compatible], index.summaries)
     masks["availability"] = overlaps < config.min_overlap_minutes
     removed = ~live
     for name in FILTERS:

@@ -160,3 +160,23 @@ def test_bitmap_overlap_on_chosen_rows_equals_the_full_scan_there():
     assert (some[rows] == full[rows]).all() and full[rows].sum() > 0
     assert (np.delete(some, rows) == 0).all()
     assert (bitmap_overlap_minutes(np.zeros_like(query), bitmaps, rows, 40) == 0).all()
+
+
+def test_word_summaries_skip_only_rows_that_share_no_free_minute():
+    from matcher.availability import bitmap_overlap_at, bitmap_overlap_minutes, to_bitmap, word_summary
+    rng = np.random.default_rng(8)
+    week = date(2026, 1, 5)
+    members = [utc_intervals([Window.parse({"day": str(rng.choice(DAYS)), "start": f"{int(rng.integers(0, 24)):02d}:"
+                                            f"{int(rng.choice((0, 15, 45))):02d}",
+                                            "end": f"{int(rng.integers(0, 24)):02d}:10"}) for _ in range(2)],
+                             str(rng.choice(["UTC", "Asia/Kolkata", "America/St_Johns"])), week)
+               for _ in range(300)]
+    bitmaps = np.stack([to_bitmap(m) for m in members])
+    summaries = word_summary(bitmaps)
+    assert summaries.shape == (300, 3)
+    rows = np.arange(300)
+    for query in bitmaps[:25]:
+        full = bitmap_overlap_minutes(query, bitmaps)
+        skipped = ~(summaries & word_summary(query)).any(axis=1)
+        assert (full[skipped] == 0).all() and skipped.any() and (~skipped).any()
+        assert (bitmap_overlap_at(query, bitmaps, rows, summaries) == full).all()
