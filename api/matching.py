@@ -85,8 +85,9 @@ class MatchingState:
         if version == self.version and self.index.week_start == coming_week_start():
             return
         with self._lock:
-            if self.index.week_start != coming_week_start():
-                self.index, self.version, self.calibration = MemberIndex(self.dimension), -1, None
+            if self.index.week_start != coming_week_start():   # a new week: same members, other UTC minutes
+                self.index.rebase_week(coming_week_start())
+                log.info("index moved to the week of %s", self.index.week_start)
             if version != self.version:
                 changed = sync_index(session, self.index, None if self.version < 0 else self.version)
                 log.info("index refreshed to version %s (%s members changed)", version, changed)

@@ -96,11 +96,9 @@ class MemberIndex:
                 self.members.append(None)
                 self.intervals.append([])
             self.row_of[member.id] = row
-        intervals = utc_intervals(member.availability, member.timezone, self.week_start)
-        self.members[row], self.intervals[row] = member, intervals
+        self.members[row] = member
+        self._place_week(row, member)
         self.embeddings[row] = embedding
-        self.bitmaps[row] = to_bitmap(intervals)
-        self.summaries[row] = word_summary(self.bitmaps[row])
         self.language_matrix[row] = False
         for code in member.languages:
             self.language_matrix[row, self._language_column(code)] = True
@@ -111,6 +109,19 @@ class MemberIndex:
         if self.ann is not None:
             self.ann.add(np.array([row]), self.embeddings[row])
         return row
+
+    def _place_week(self, row: int, member: Member) -> None:
+        """The member's free minutes in UTC for this index's week, as intervals, bitmap and summary."""
+        self.intervals[row] = utc_intervals(member.availability, member.timezone, self.week_start)
+        self.bitmaps[row] = to_bitmap(self.intervals[row])
+        self.summaries[row] = word_summary(self.bitmaps[row])
+
+    def rebase_week(self, week_start: date) -> None:
+        """Place everyone's availability in another week (clock changes move UTC times); vectors and rows stay."""
+        self.week_start = week_start
+        for row, member in enumerate(self.members):
+            if member is not None:
+                self._place_week(row, member)
 
     def refresh_state(self, member: Member) -> None:
         """Update the mutable parts (status, capacity use) of a member already indexed."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -99,3 +100,21 @@ def test_ann_threshold_setting(value, expected):
 def test_a_bad_ann_threshold_stops_start_up_with_a_sentence(value):
     with pytest.raises(SystemExit, match="PEERMATCH_ANN_MIN_MEMBERS must be a positive whole number"):
         ann_min_members(value)
+
+
+def test_a_new_week_keeps_the_index_graph_and_calibration(ann_app, monkeypatch, caplog):
+    import api.matching
+
+    client, state, headers = ann_app.test_client(), ann_app.extensions["matching"], ann_app.config["TEST_KEY"]
+    with Session(ann_app.extensions["db_engine"]) as session:
+        member_id = session.scalars(select(MemberRow.id)).first()
+    assert client.get(f"/api/v1/members/{member_id}/suggestions?k=5", headers=headers).status_code == 200
+    index, graph, calibration = state.index, state.index.ann, state.calibration
+    next_week = index.week_start + timedelta(days=7)
+    monkeypatch.setattr(api.matching, "coming_week_start", lambda: next_week)
+    with caplog.at_level(logging.INFO, logger="api.matching"):
+        body = client.get(f"/api/v1/members/{member_id}/suggestions?k=5", headers=headers).json
+    assert body["search"]["method"] == "ann"
+    assert state.index is index and index.ann is graph and state.calibration is calibration
+    assert index.week_start == next_week
+    assert not any("members changed" in r.getMessage() for r in caplog.records)   # nothing reloaded
