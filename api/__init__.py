@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask, g
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from matcher.config import load_config
@@ -90,12 +91,18 @@ def _init_matching(app: Flask) -> None:
 
 
 def warm_index(app: Flask) -> None:
-    """Load the in-process index now, then close the database connections (so forked workers open their own)."""
+    """Load the in-process index now, then close the database connections (so forked workers open their own).
+
+    A database that does not answer yet is not fatal: each worker then loads the index on first use.
+    """
     state = app.extensions["matching"]
     engine = app.extensions["db_engine"]
     if state.retrieval == "in-process":
-        with Session(engine) as session:
-            state.refresh(session)
+        try:
+            with Session(engine) as session:
+                state.refresh(session)
+        except SQLAlchemyError as exc:
+            log.warning("index not preloaded (%s): workers load it on first use", type(exc).__name__)
     engine.dispose()
 
 

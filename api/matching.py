@@ -27,8 +27,8 @@ from matcher.safety import SafetyConfig, SafetyScreen
 from matcher.text_scoring import service_dimension
 from matcher.storage import (
     MemberRow, active_pairing_counts, blocked_ids, current_version, declined_ids, embedding_of,
-    recent_exposure, record_suggestions, rows_with_vectors, sync_index, to_profile, vector_candidates, vector_filter_counts,
-    vector_store_dimension,
+    recent_exposure, record_suggestions, rows_with_vectors, sync_index, to_profile, vector_candidates,
+    vector_filter_counts, vector_store_dimension,
 )
 
 log = logging.getLogger(__name__)

@@ -45,3 +45,18 @@ def test_workers_share_the_preloaded_index_and_catch_up(tmp_path, embedder, memb
     log = log_path.read_text()
     assert len(re.findall(r"index refreshed to version \d+ \(364 members changed\)", log)) == 1, log
     assert len(re.findall(r"Booting worker with pid", log)) == 2
+
+
+def test_preloading_without_a_database_leaves_loading_to_the_workers(app, monkeypatch, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    from api import warm_index
+
+    def down(session):
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    state = app.extensions["matching"]
+    monkeypatch.setattr(state, "retrieval", "in-process")
+    monkeypatch.setattr(state, "refresh", down)
+    warm_index(app)   # no exception: gunicorn still starts, and /readyz reports the database
+    assert "index not preloaded (OperationalError)" in caplog.text
