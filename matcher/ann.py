@@ -15,6 +15,7 @@ import numpy as np
 
 from matcher.config import MatchConfig
 from matcher.index import MemberIndex
+from matcher.profiles import Member
 from matcher.ranking import Ranking, rank
 
 TARGET_RECALL = 0.95
@@ -77,7 +78,7 @@ def attach_graph(index: MemberIndex, threads: int = 2, **params) -> AnnGraph:
     return graph
 
 
-def rank_nearest(query, query_embedding: np.ndarray, index: MemberIndex, config: MatchConfig,  # noqa: ANN001
+def rank_nearest(query: Member, query_embedding: np.ndarray, index: MemberIndex, config: MatchConfig,
                  k: int, candidates: int, blocked: set[int] | None = None, declined: set[int] | None = None,
                  exposure: dict[int, int] | None = None) -> Ranking | None:
     """`rank` among the `candidates` rows the graph finds most similar (None when it cannot list them)."""
