@@ -36,7 +36,7 @@ bench: install
 	$(BIN)/python -m bench.suggest --members 10000 --retrieval pgvector
 	$(BIN)/python -m bench.onboard --members 2000
 
-# a million members (~25 min, ~8 GB): exact and approximate in-process search through the app
+# a million members (~20 min, ~9 GB): exact and approximate in-process search through the app
 bench-1m: install
 	$(BIN)/python -m bench.suggest --members 1000000 --ann
 

@@ -17,7 +17,7 @@ from matcher.safety import SafetyConfig
 from matcher.text_scoring import service_dimension
 from matcher.storage import DEFAULT_DATABASE_URL, create_schema, make_engine
 
-DEFAULT_ANN_MIN_MEMBERS = 200_000   # below this an exact scan is fast enough (README, Scale)
+DEFAULT_ANN_MIN_MEMBERS = "off"   # measured no faster than exact search on our data up to 1M (README, Scale)
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MATCH_CONFIG=None,
         EMBEDDER=None,
         RETRIEVAL=os.environ.get("PEERMATCH_RETRIEVAL"),   # None: pgvector where the database has it
-        ANN_MIN_MEMBERS=os.environ.get("PEERMATCH_ANN_MIN_MEMBERS", str(DEFAULT_ANN_MIN_MEMBERS)),
+        ANN_MIN_MEMBERS=os.environ.get("PEERMATCH_ANN_MIN_MEMBERS", DEFAULT_ANN_MIN_MEMBERS),
     )
     if test_config:
         app.config.update(test_config)
