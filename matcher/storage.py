@@ -333,13 +333,6 @@ def embed_rows(rows: list[MemberRow], embedder: Embedder, progress: bool = False
     return len(rows)
 
 
-def live_members(session: Session, since_revision: int | None = None) -> list[MemberRow]:
-    stmt = select(MemberRow).order_by(MemberRow.id)
-    if since_revision is not None:
-        stmt = stmt.where(MemberRow.revision > since_revision)
-    return list(session.scalars(stmt))
-
-
 def member_batches(session: Session, since_revision: int | None = None, batch: int = 5000) -> Iterator[list]:
     """Members changed after `since_revision` (all when None), `batch` plain rows at a time.
 

@@ -28,7 +28,8 @@ def test_suggest_bench_with_ann_reports_the_graph_and_its_recall(capsys):
     exact, ann = report["runs"]
     assert exact["retrieval"] == "in-process" and exact["search"] == "exact" and exact["recall_at_10"] == 1.0
     assert ann["retrieval"] == "ann" and ann["members"] == 400
-    assert {"ann_build_s", "ann_calibrate_s", "ann_candidates", "ann_calibrated_recall", "ann_graph_p50_ms"} <= ann.keys()
+    assert {"ann_build_s", "ann_calibrate_s", "ann_candidates", "ann_calibrated_recall",
+            "ann_graph_p50_ms"} <= ann.keys()
     assert ann["search"] == ("ann" if ann["ann_candidates"] else "exact") and 0 <= ann["recall_at_10"] <= 1
     assert "ann at 400" not in capsys.readouterr().out   # --json prints only the JSON object
 

@@ -88,8 +88,9 @@ def test_calibration_reports_the_recall_it_reaches(community):
                                                           & community.active[:community.size]), 24, replace=False)
     hits = wanted = 0
     for r in rows:
-        exact = {s.member_id for s in rank(community.members[r], community.embeddings[r], community, config, 10).suggestions}
-        approx = ann.rank_nearest(community.members[r], community.embeddings[r], community, config, 10, result.candidates)
+        member, embedding = community.members[r], community.embeddings[r]
+        exact = {s.member_id for s in rank(member, embedding, community, config, 10).suggestions}
+        approx = ann.rank_nearest(member, embedding, community, config, 10, result.candidates)
         hits, wanted = hits + len(exact & {s.member_id for s in approx.suggestions}), wanted + len(exact)
     assert hits / wanted == pytest.approx(result.recall_at_k)
 
