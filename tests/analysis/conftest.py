@@ -5,12 +5,12 @@ import pytest
 from sqlalchemy.orm import Session
 
 from matcher.config import MatchConfig
-from matcher.embedding import Embedder, text_hash
+from matcher.embedding import Embedder
 from matcher.feedback_sim import SimulatedStudy, run_simulated_study
-from matcher.fixtures import FIXTURES_PATH, read_fixture_members
 from matcher.index import MemberIndex
 from matcher.member_data import fixture_index
-from matcher.storage import MemberRow, create_schema, embed_rows, make_engine, touch
+from matcher.storage import create_schema, make_engine
+from tests.api.helpers import store_fixture_members
 
 # Hidden weights far from the defaults (0.65, 0.15, 0.10, 0.10, 0.10) in every coordinate.
 TRUE_CONFIG = MatchConfig(w_similarity=0.35, w_availability=0.30, w_topics=0.20, w_preferences=0.15,
@@ -36,12 +36,7 @@ def fixture_database(embedder: Embedder, tmp_path_factory) -> str:
     engine = make_engine(url)
     create_schema(engine)
     with Session(engine) as session:
-        rows = [MemberRow(**fields, narrative_hash=text_hash(fields["narrative"]))
-                for fields in read_fixture_members(FIXTURES_PATH)]
-        session.add_all(rows)
-        session.flush()
-        touch(session, *rows)
-        embed_rows(rows, embedder)
+        store_fixture_members(session, embedder)
         session.commit()
     engine.dispose()
     return url

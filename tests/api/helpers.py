@@ -4,7 +4,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from matcher.storage import Block, Decline, MemberRow, SuggestionEvent
+from matcher.embedding import Embedder, text_hash
+from matcher.fixtures import FIXTURES_PATH, read_fixture_members
+from matcher.storage import Block, Decline, MemberRow, SuggestionEvent, add_members
 
 
 def snapshot(app) -> dict:
@@ -22,3 +24,11 @@ def create(client, headers, body) -> dict:
     response = client.post("/api/v1/members", json=body, headers=headers)
     assert response.status_code == 201, response.json
     return response.json
+
+
+def store_fixture_members(session: Session, embedder: Embedder, limit: int | None = None) -> list[MemberRow]:
+    """Add the project's fixture members (the first `limit`), embedded by the real model, under one index version."""
+    rows = [MemberRow(**fields, narrative_hash=text_hash(fields["narrative"]))
+            for fields in read_fixture_members(FIXTURES_PATH)[:limit]]
+    add_members(session, rows, embedder)
+    return rows

@@ -9,9 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import ann_min_members, create_app
-from matcher.embedding import text_hash
-from matcher.fixtures import FIXTURES_PATH, read_fixture_members
-from matcher.storage import MemberRow, create_api_key, embed_rows, touch
+from matcher.storage import MemberRow, create_api_key
+from tests.api.helpers import store_fixture_members
 
 pytest.importorskip("hnswlib", reason="the ann extra is installed by `make test`")
 
@@ -23,12 +22,7 @@ def ann_app(database_url, embedder):
                       "RETRIEVAL": "in-process", "ANN_MIN_MEMBERS": "100",
                       "ANN_CALIBRATION": {"start": 32, "sample": 32}})
     with Session(app.extensions["db_engine"]) as session:
-        rows = [MemberRow(**fields, narrative_hash=text_hash(fields["narrative"]))
-                for fields in read_fixture_members(FIXTURES_PATH)]
-        embed_rows(rows, embedder)
-        session.add_all(rows)
-        session.flush()
-        touch(session, *rows)
+        store_fixture_members(session, embedder)
         _, key = create_api_key(session, "coordinator", "test")
         session.commit()
     app.config["TEST_KEY"] = {"Authorization": f"Bearer {key}"}

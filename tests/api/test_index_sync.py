@@ -5,26 +5,20 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.embedding import text_hash
-from matcher.fixtures import FIXTURES_PATH, read_fixture_members
 from matcher.index import MemberIndex
-from matcher.text_scoring import service_dimension
 from matcher.storage import (
-    MemberRow, create_schema, current_version, embed_rows, embedding_of, erase_member, make_engine, sync_index,
-    to_profile, touch,
+    MemberRow, create_schema, current_version, embedding_of, erase_member, make_engine, sync_index, to_profile,
+    touch,
 )
+from matcher.text_scoring import service_dimension
+from tests.api.helpers import store_fixture_members
 
 
 def test_full_and_incremental_loads_match_the_stored_members(database_url, embedder):
     engine = make_engine(database_url)
     create_schema(engine)
     with Session(engine) as session:
-        rows = [MemberRow(**fields, narrative_hash=text_hash(fields["narrative"]))
-                for fields in read_fixture_members(FIXTURES_PATH)[:23]]
-        embed_rows(rows, embedder)
-        session.add_all(rows)
-        session.flush()
-        touch(session, *rows)
+        store_fixture_members(session, embedder, limit=23)
         session.commit()
 
     with Session(engine) as session:

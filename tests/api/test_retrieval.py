@@ -12,14 +12,12 @@ from sqlalchemy.orm import Session
 from api import create_app
 from api.matching import MatchingState, choose_retrieval
 from matcher.config import MatchConfig
-from matcher.embedding import text_hash
-from matcher.fixtures import FIXTURES_PATH, read_fixture_members
 from matcher.ranking import FILTERS
 from matcher.storage import (
-    FILTER_TABLE, VECTOR_TABLE, Block, Decline, MemberRow, SuggestionEvent, create_schema, embed_rows,
-    make_engine, migration_config, touch,
+    FILTER_TABLE, VECTOR_TABLE, Block, Decline, MemberRow, SuggestionEvent, create_schema, make_engine,
+    migration_config, touch,
 )
-from tests.api.helpers import create
+from tests.api.helpers import create, store_fixture_members
 
 SQL_FILTERS = FILTERS[:-1]   # every filter but availability runs in SQL
 
@@ -36,11 +34,7 @@ def fixture_engine(postgres_server, embedder):
     engine = make_engine(new_postgres_database(postgres_server, "retrieval"))
     create_schema(engine)
     with Session(engine) as session:
-        rows = [MemberRow(**fields, narrative_hash=text_hash(fields["narrative"]))
-                for fields in read_fixture_members(FIXTURES_PATH)]
-        embed_rows(rows, embedder)
-        session.add_all(rows)
-        session.flush()
+        rows = store_fixture_members(session, embedder)
         for row in rows[3:300:40]:
             row.status = "paused"
         for row in rows[5:300:40]:

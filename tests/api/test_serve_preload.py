@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bench.load import create_key, request, running_server
-from matcher.embedding import text_hash
-from matcher.fixtures import FIXTURES_PATH, read_fixture_members
-from matcher.storage import MemberRow, create_schema, embed_rows, make_engine, touch
+from matcher.storage import create_schema, make_engine
+from tests.api.helpers import store_fixture_members
 
 pytestmark = pytest.mark.slow
 
@@ -21,12 +20,7 @@ def test_workers_share_the_preloaded_index_and_catch_up(tmp_path, embedder, memb
     engine = make_engine(url)
     create_schema(engine)
     with Session(engine) as session:
-        rows = [MemberRow(**fields, narrative_hash=text_hash(fields["narrative"]))
-                for fields in read_fixture_members(FIXTURES_PATH)]
-        embed_rows(rows, embedder)
-        session.add_all(rows)
-        session.flush()
-        touch(session, *rows)
+        store_fixture_members(session, embedder)
         session.commit()
     engine.dispose()
     env = dict(os.environ, DATABASE_URL=url, PEERMATCH_SECRET_KEY=secrets.token_hex(16), HF_HUB_OFFLINE="1",
