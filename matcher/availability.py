@@ -115,18 +115,9 @@ def to_bitmap(intervals: list[Interval]) -> np.ndarray:
     return np.packbits(bits, bitorder="little").view(np.uint64)
 
 
-def bitmap_overlap_minutes(query: np.ndarray, bitmaps: np.ndarray, rows: np.ndarray | None = None,
-                           n: int | None = None) -> np.ndarray:
-    """Overlap in minutes between one bitmap and each row of `bitmaps` (shape (n, BITMAP_WORDS)).
-
-    With `rows`, only those rows are compared (the result still has one entry per row of the first
-    `n`, 0 elsewhere), and only on the words where `query` has a free minute.
-    """
-    if rows is None:
-        return np.bitwise_count(bitmaps & query).sum(axis=1, dtype=np.int64)
-    out = np.zeros(len(bitmaps) if n is None else n, dtype=np.int64)
-    out[rows] = bitmap_overlap_at(query, bitmaps, rows)
-    return out
+def bitmap_overlap_minutes(query: np.ndarray, bitmaps: np.ndarray) -> np.ndarray:
+    """Overlap in minutes between one bitmap and each row of `bitmaps` (shape (n, BITMAP_WORDS))."""
+    return np.bitwise_count(bitmaps & query).sum(axis=1, dtype=np.int64)
 
 
 def word_summary(bitmaps: np.ndarray) -> np.ndarray:

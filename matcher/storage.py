@@ -21,7 +21,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import (
-    JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, LargeBinary, MetaData, String, Table,
+    JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, LargeBinary, MetaData, Select, String, Table,
     Text, UniqueConstraint, and_, bindparam, create_engine, delete, event, false, func, inspect, not_, or_, select,
     text, update,
 )
@@ -333,13 +333,18 @@ def embed_rows(rows: list[MemberRow], embedder: Embedder, progress: bool = False
     return len(rows)
 
 
+def _plain_members() -> Select:
+    """Every members column, read as plain rows (attribute names as on `MemberRow`, no identity map)."""
+    return select(*MemberRow.__table__.columns)
+
+
 def member_batches(session: Session, since_revision: int | None = None, batch: int = 5000) -> Iterator[list]:
     """Members changed after `since_revision` (all when None), `batch` plain rows at a time.
 
     The rows are read-only tuples with the same attribute names as `MemberRow`, outside the
     session's identity map, so a full load of a million members never holds them all at once.
     """
-    stmt = select(*MemberRow.__table__.columns).order_by(MemberRow.id).execution_options(yield_per=batch)
+    stmt = _plain_members().order_by(MemberRow.id).execution_options(yield_per=batch)
     if since_revision is not None:
         stmt = stmt.where(MemberRow.revision > since_revision)
     yield from session.execute(stmt).partitions()
@@ -347,7 +352,7 @@ def member_batches(session: Session, since_revision: int | None = None, batch: i
 
 def rows_with_vectors(session: Session, member_ids: list[int]) -> list[tuple]:
     """(plain row, service vector) of the live members among `member_ids`, vectors adapted in one pass."""
-    rows = session.execute(select(*MemberRow.__table__.columns).where(
+    rows = session.execute(_plain_members().where(
         MemberRow.id.in_(member_ids), MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))).all()
     return list(zip(rows, _service_vectors_of(rows)))
 
