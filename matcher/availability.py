@@ -131,22 +131,38 @@ def word_summary(bitmaps: np.ndarray) -> np.ndarray:
     return np.packbits(bits, axis=-1, bitorder="little").view(np.uint64)
 
 
-def bitmap_overlap_at(query: np.ndarray, bitmaps: np.ndarray, rows: np.ndarray,
-                      summaries: np.ndarray | None = None) -> np.ndarray:
-    """Overlap in minutes between one bitmap and `bitmaps[rows]`, one entry per row asked for.
+def summary_hits(query_summary: np.ndarray, summary_columns: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Which rows (all, or `rows`) share a non-empty 64-minute word with the query (its `word_summary`).
 
-    Only the words where `query` has a free minute are read, and with `summaries` (the rows'
-    `word_summary`) only for the rows that share at least one such word.
+    `summary_columns` holds the summaries word-major (shape (SUMMARY_WORDS, n)). A row with no hit
+    has no free minute in common with the query; a hit still needs the exact count.
     """
-    words = np.flatnonzero(query)
+    n = summary_columns.shape[1] if rows is None else rows.size
+    hits = np.zeros(n, dtype=bool)
+    scratch = np.empty(n, dtype=np.uint64)
+    for word in np.flatnonzero(query_summary):
+        column = summary_columns[word] if rows is None else summary_columns[word].take(rows)
+        np.bitwise_and(column, query_summary[word], out=scratch)
+        hits |= scratch != 0
+    return hits
+
+
+def bitmap_overlap_at(query: np.ndarray, bitmap_columns: np.ndarray, rows: np.ndarray,
+                      summary_columns: np.ndarray | None = None) -> np.ndarray:
+    """Overlap in minutes between one bitmap and the bitmaps of `rows`, one entry per row asked for.
+
+    `bitmap_columns` holds the bitmaps word-major (shape (BITMAP_WORDS, n)), so each word where
+    `query` has a free minute is one contiguous gather; the other words are never read. With
+    `summary_columns` (the rows' `word_summary`, word-major), rows that share no word are skipped.
+    """
     out = np.zeros(rows.size, dtype=np.int64)
-    if not rows.size or not words.size:
+    if summary_columns is not None:
+        maybe = np.flatnonzero(summary_hits(word_summary(query), summary_columns, rows))
+        out[maybe] = bitmap_overlap_at(query, bitmap_columns, rows[maybe])
         return out
-    if summaries is not None:
-        maybe = np.flatnonzero((summaries[rows] & word_summary(query)).any(axis=1))
-        out[maybe] = bitmap_overlap_at(query, bitmaps, rows[maybe])
-        return out
-    return np.bitwise_count(bitmaps[np.ix_(rows, words)] & query[words]).sum(axis=1, dtype=np.int64)
+    for word in np.flatnonzero(query):
+        out += np.bitwise_count(bitmap_columns[word].take(rows) & query[word])
+    return out
 
 
 def to_local_windows(intervals: list[Interval], tz: str, week_start: date) -> list[dict]:
@@ -198,6 +214,6 @@ def weekly_grid(a: list[Interval], b: list[Interval], tz: str, week_start: date)
 
 __all__ = [
     "WEEK_MINUTES", "ZoneInfoNotFoundError", "bitmap_overlap_at", "bitmap_overlap_minutes", "coming_week_start",
-    "merge_intervals", "overlap_intervals", "overlap_minutes", "to_bitmap", "to_local_windows",
+    "merge_intervals", "overlap_intervals", "overlap_minutes", "summary_hits", "to_bitmap", "to_local_windows",
     "utc_intervals", "validate_timezone", "weekly_grid", "word_summary",
 ]

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matcher.availability import (
-    Interval, bitmap_overlap_at, overlap_intervals, to_bitmap, to_local_windows, utc_intervals,
+    Interval, bitmap_overlap_at, overlap_intervals, summary_hits, to_bitmap, to_local_windows, utc_intervals,
+    word_summary,
 )
 from matcher.config import MatchConfig
 from matcher.index import SEEKS, SUPPORTS, MemberIndex
 from matcher.profiles import ROLES, Member
+from matcher.score_bounds import tags_bound
 
+BOUND_SLACK = 1e-6   # above float rounding between the bound and the exact score (rounded to 6 places)
 FILTERS = ("self", "inactive", "role", "language", "blocked", "declined", "capacity", "availability")
 
 
@@ -70,15 +73,14 @@ def filter_masks(query: Member, index: MemberIndex, config: MatchConfig, blocked
     """One boolean mask per hard filter (True = removed), plus overlaps and the surviving mask.
 
     Every array has one entry per index row, or with `rows` one per entry of `rows` (the candidates
-    an approximate search listed). Overlaps (weekly minutes both are free) are computed only for the
-    rows that pass the self, activity, role and language filters, and only on the query's own words
-    of the week bitmap; they are 0 for every other row. That keeps the scan at a few words per
-    compatible member.
+    an approximate search listed). Overlaps (weekly minutes both are free) are counted only for the
+    rows that pass the self, activity, role and language filters and share a 64-minute word with
+    the query (`availability.summary_hits`), and only on the query's own words of the week bitmap;
+    they are 0 for every other row.
     """
     at = slice(0, index.size) if rows is None else rows
     q_role = ROLES.index(query.role)
-    roles = index.role_codes[at]
-    role_ok = (SEEKS[q_role] & SUPPORTS[roles]) | (SUPPORTS[q_role] & SEEKS[roles])
+    role_ok = ((SEEKS[q_role] & SUPPORTS) | (SUPPORTS[q_role] & SEEKS))[index.role_codes[at]]
     masks = {
         "self": index.ids[at] == query.id,
         "inactive": ~index.active[at],
@@ -89,10 +91,15 @@ def filter_masks(query: Member, index: MemberIndex, config: MatchConfig, blocked
         "capacity": index.free_capacity[at] <= 0,
     }
     live = index.live[at]
-    compatible = np.flatnonzero(live & ~(masks["self"] | masks["inactive"] | masks["role"] | masks["language"]))
-    overlaps = np.zeros(live.size, dtype=np.int64)
-    overlaps[compatible] = bitmap_overlap_at(to_bitmap(query_intervals(query, index)), index.bitmaps,
-                                             compatible if rows is None else rows[compatible], index.summaries)
+    compatible = live & ~(masks["self"] | masks["inactive"] | masks["role"] | masks["language"])
+    week = to_bitmap(query_intervals(query, index))
+    overlaps = np.zeros(live.size, dtype=np.int32)
+    if rows is None:   # a full scan: the summary test runs over whole columns, the exact count on its hits
+        maybe = np.flatnonzero(compatible & summary_hits(word_summary(week), index.summary_columns[:, : index.size]))
+        overlaps[maybe] = bitmap_overlap_at(week, index.bitmap_columns, maybe)
+    else:
+        listed = np.flatnonzero(compatible)
+        overlaps[listed] = bitmap_overlap_at(week, index.bitmap_columns, rows[listed], index.summary_columns)
     masks["availability"] = overlaps < config.min_overlap_minutes
     removed = ~live
     for name in FILTERS:
@@ -116,9 +123,10 @@ def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config:
          exposure: dict[int, int] | None = None, rows: np.ndarray | None = None) -> Ranking:
     """The `k` best compatible peers for `query`, best first (among `rows` only, when given).
 
-    Hard filters remove candidates before scoring can rank them. The score's cheap, vectorised
-    part (similarity and availability fit) gives an upper bound; exact scores (topics, reciprocal
-    preferences, exposure) are computed in bound order until no remaining bound can beat the k-th.
+    Hard filters remove candidates before scoring can rank them. A vectorised upper bound of every
+    candidate's score (similarity and availability fit exactly, topics and preferences by
+    `score_bounds`, exposure left out) orders them; exact scores are computed in that order until
+    no remaining bound can beat the k-th.
     `filtered_out` counts over the rows looked at.
 
     Raises
@@ -133,10 +141,11 @@ def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config:
     if kept.size == 0:
         return Ranking([], filtered_out, 0, config.digest())
     kept_rows = kept if rows is None else rows[kept]
-    sims = index.embeddings[kept_rows] @ query_embedding.astype(np.float32)
+    sims = index.similarities(kept_rows, query_embedding)
     kept_overlaps = overlaps[kept]
     fit = np.minimum(kept_overlaps / config.target_overlap_minutes, 1.0)
-    bound = config.w_similarity * sims + config.w_availability * fit + config.w_topics + config.w_preferences
+    bound = (config.w_similarity * sims.astype(np.float64) + config.w_availability * fit
+             + tags_bound(query, index, kept_rows, config) + BOUND_SLACK)
     exposure = exposure or {}
     best: list[tuple[float, int, int]] = []      # (score, -row, position): a min-heap of the k best so far
     for pos in _bound_order(bound, k):

@@ -133,7 +133,7 @@ from matcher.availability import WEEK_MINUTES
 from matcher.profiles import DAYS, ROLES
 
 n = index.size
-bits = np.unpackbits(index.bitmaps[:n].view(np.uint8), axis=1, bitorder="little")[:, :WEEK_MINUTES]
+bits = np.unpackbits(np.ascontiguousarray(index.bitmaps[:n]).view(np.uint8), axis=1, bitorder="little")[:, :WEEK_MINUTES]
 free = bits.reshape(n, 7, 24, 60).any(axis=3)
 usable = index.live[:n] & index.active[:n]
 roles = {

@@ -156,13 +156,13 @@ def test_bitmap_overlap_on_chosen_rows_equals_the_full_scan_there():
     query = to_bitmap(members[0])
     full = bitmap_overlap_minutes(query, bitmaps)
     rows = np.array([0, 3, 7, 39])
-    some = bitmap_overlap_at(query, bitmaps, rows)
+    some = bitmap_overlap_at(query, np.ascontiguousarray(bitmaps.T), rows)   # word-major, as the index keeps them
     assert some.shape == rows.shape and (some == full[rows]).all() and full[rows].sum() > 0
-    assert (bitmap_overlap_at(np.zeros_like(query), bitmaps, rows) == 0).all()
+    assert (bitmap_overlap_at(np.zeros_like(query), bitmaps.T, rows) == 0).all()
 
 
 def test_word_summaries_skip_only_rows_that_share_no_free_minute():
-    from matcher.availability import bitmap_overlap_at, bitmap_overlap_minutes, to_bitmap, word_summary
+    from matcher.availability import bitmap_overlap_at, bitmap_overlap_minutes, summary_hits, to_bitmap, word_summary
     rng = np.random.default_rng(8)
     week = date(2026, 1, 5)
     members = [utc_intervals([Window.parse({"day": str(rng.choice(DAYS)), "start": f"{int(rng.integers(0, 24)):02d}:"
@@ -174,8 +174,12 @@ def test_word_summaries_skip_only_rows_that_share_no_free_minute():
     summaries = word_summary(bitmaps)
     assert summaries.shape == (300, 3)
     rows = np.arange(300)
+    columns, summary_columns = np.ascontiguousarray(bitmaps.T), np.ascontiguousarray(summaries.T)
+    some = np.array([4, 150, 299, 7])
     for query in bitmaps[:25]:
         full = bitmap_overlap_minutes(query, bitmaps)
-        skipped = ~(summaries & word_summary(query)).any(axis=1)
+        skipped = ~summary_hits(word_summary(query), summary_columns)
+        assert (skipped == ~(summaries & word_summary(query)).any(axis=1)).all()
+        assert (summary_hits(word_summary(query), summary_columns, some) == ~skipped[some]).all()
         assert (full[skipped] == 0).all() and skipped.any() and (~skipped).any()
-        assert (bitmap_overlap_at(query, bitmaps, rows, summaries) == full).all()
+        assert (bitmap_overlap_at(query, columns, rows, summary_columns) == full).all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+import pytest
 
 from matcher.index import MemberIndex
 from matcher.profiles import Window
@@ -35,3 +36,33 @@ def test_a_new_week_moves_availability_across_a_clock_change_and_keeps_rows_and_
         np.testing.assert_array_equal(index.summaries[row], fresh.summaries[fresh.row_of[member_id]])
     assert index.intervals[rows[1]][0][0] == 17 * 60   # and 17:00 UTC once summer time starts
     assert not index.bitmaps[n - 1].any()           # the removed member's row stays empty
+
+
+def test_similarities_equal_the_plain_product_across_chunks_and_refuse_rows_outside():
+    rng = np.random.default_rng(4)
+    index = MemberIndex(8, week_start=BEFORE)
+    for i in range(1, 41):
+        add(index, make_member(i), rng.normal(size=8))
+    index.remove(7)                                       # a freed row (all zeros) still has a similarity
+    query = index.embedding(3)
+    rows = np.array([0, 5, 6, 9, 10, 11, 39, 2])          # unsorted, over several chunks of 3
+    got = index.similarities(rows, query, chunk=3)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, index.embeddings[rows] @ query, rtol=1e-6, atol=1e-7)
+    assert index.similarities(np.array([], dtype=np.int64), query).shape == (0,)
+    for bad in ([40], [-1]):
+        with pytest.raises(IndexError):
+            index.similarities(np.array(bad), query)
+
+
+def test_languages_past_the_first_columns_grow_the_store_and_keep_every_row():
+    codes = ["en", "es", "de", "fr", "it", "pt", "nl", "pl", "sv", "fi", "el"]   # more than the 8 columns allocated
+    index = MemberIndex(3, week_start=BEFORE)
+    for i, code in enumerate(codes, start=1):
+        add(index, make_member(i, languages=(code, "en") if i % 2 else (code,)))
+    assert index.language_columns.shape[0] >= len(codes)
+    for i, code in enumerate(codes[1:], start=2):
+        assert index.language_mask((code,)).tolist() == [j == i for j in range(1, len(codes) + 1)]
+    assert index.language_mask(("en",)).tolist() == [i == 1 or i % 2 == 1 for i in range(1, len(codes) + 1)]
+    assert index.language_mask(("el", "fi"), np.array([10, 9, 0])).tolist() == [True, True, False]
+    assert not index.language_mask(("zu",)).any()
