@@ -125,7 +125,7 @@ def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config:
 
     Hard filters remove candidates before scoring can rank them. A vectorised upper bound of every
     candidate's score (similarity and availability fit exactly, topics and preferences by
-    `score_bounds`, exposure left out) orders them; exact scores are computed in that order until
+    `score_bounds`, exposure exactly) orders them; exact scores are computed in that order until
     no remaining bound can beat the k-th.
     `filtered_out` counts over the rows looked at.
 
@@ -144,9 +144,9 @@ def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config:
     sims = index.similarities(kept_rows, query_embedding)
     kept_overlaps = overlaps[kept]
     fit = np.minimum(kept_overlaps / config.target_overlap_minutes, 1.0)
-    bound = (config.w_similarity * sims.astype(np.float64) + config.w_availability * fit
-             + tags_bound(query, index, kept_rows, config) + BOUND_SLACK)
     exposure = exposure or {}
+    bound = (config.w_similarity * sims.astype(np.float64) + config.w_availability * fit
+             + tags_bound(query, index, kept_rows, config, exposure) + BOUND_SLACK)
     best: list[tuple[float, int, int]] = []      # (score, -row, position): a min-heap of the k best so far
     for pos in _bound_order(bound, k):
         if len(best) == k and bound[pos] <= best[0][0]:

@@ -1,4 +1,4 @@
-"""Upper bounds of the topic and preference parts of the score, for many candidates at once.
+"""Upper bounds of the topic and preference parts of the score, and exposure, for many candidates at once.
 
 `ranking.rank` scores candidates one by one in the order of their bound and stops once no bound can
 beat the k-th best score, so the tighter the bounds, the fewer pairs it scores in Python. Topics
@@ -65,7 +65,26 @@ def reciprocal_bound(query: Member, index: MemberIndex, rows: np.ndarray) -> np.
     return np.divide(2 * mine * theirs, total, out=np.zeros(rows.size), where=total > 0)
 
 
-def tags_bound(query: Member, index: MemberIndex, rows: np.ndarray, config: MatchConfig) -> np.ndarray:
-    """At least the weighted topic and preference parts of the score of each row's pair with `query`."""
+def exposure_penalties(exposure: dict[int, int], index: MemberIndex, rows: np.ndarray,
+                       config: MatchConfig) -> np.ndarray:
+    """`ranking.exposure_penalty` of each row's member, from `exposure` (member id -> recent suggestions)."""
+    out = np.zeros(rows.size)
+    if not config.exposure_enabled or not exposure:
+        return out
+    shown = {index.row_of[i]: n for i, n in exposure.items() if i in index.row_of and n > 0}
+    listed = np.fromiter(shown, dtype=np.int64, count=len(shown))
+    at = np.flatnonzero(np.isin(rows, listed))
+    if at.size:
+        recent = np.array([shown[int(r)] for r in rows[at]], dtype=np.float64)
+        ratio = recent / np.maximum(index.free_capacity.take(rows[at]), 1)
+        out[at] = config.w_exposure * ratio / (1 + ratio)
+    return out
+
+
+def tags_bound(query: Member, index: MemberIndex, rows: np.ndarray, config: MatchConfig,
+               exposure: dict[int, int] | None = None) -> np.ndarray:
+    """At least the weighted topic and preference parts of the score of each row's pair with `query`,
+    less each row's exposure penalty (exact)."""
     return (config.w_topics * topic_bound(query, index, rows)
-            + config.w_preferences * reciprocal_bound(query, index, rows))
+            + config.w_preferences * reciprocal_bound(query, index, rows)
+            - exposure_penalties(exposure or {}, index, rows, config))

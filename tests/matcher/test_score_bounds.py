@@ -1,14 +1,16 @@
 """score_bounds: never below the exact topic and preference parts, equal to them below 65 topics."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 import matcher.ranking as ranking
 from matcher.config import MatchConfig
 from matcher.index import MemberIndex
-from matcher.ranking import rank, reciprocal_fit, topic_overlap
-from matcher.score_bounds import reciprocal_bound, tags_bound, topic_bound
+from matcher.ranking import exposure_penalty, rank, reciprocal_fit, topic_overlap
+from matcher.score_bounds import exposure_penalties, reciprocal_bound, tags_bound, topic_bound
 from tests.matcher.factories import WEEK, make_member, unit
 
 LANGUAGES = ("en", "es", "de", "fr", "it")
@@ -58,16 +60,31 @@ def test_ranking_scores_little_more_than_the_k_it_returns_and_equals_brute_force
     scored = []
     exact_score = ranking.score_components
     monkeypatch.setattr(ranking, "score_components", lambda *a, **kw: scored.append(1) or exact_score(*a, **kw))
+    rng = np.random.default_rng(6)
+    exposure = {int(i): int(rng.integers(1, 6)) for i in rng.integers(1, 3001, size=1500)}   # half were shown lately
     for qid in (1, 2, 3, 10, 99):
         query, k = index.get(qid), 5
         scored.clear()
-        got = rank(query, index.embedding(qid), index, config, k=k)
+        got = rank(query, index.embedding(qid), index, config, k=k, exposure=exposure)
         assert len(got.suggestions) == k and len(scored) <= 2 * k + 2   # k to choose, k to explain (the old bound: hundreds)
         pairs = sorted(((ranking.score_pair(query, index.members[r], float(index.embeddings[r] @ index.embedding(qid)),
-                                            60 * 3, index, config).score, -r)
+                                            60 * 3, index, config, exposure.get(index.members[r].id, 0)).score, -r)
                         for r in range(index.size) if r != index.row_of[qid] and _compatible(query, index.members[r])),
                        reverse=True)[:k]
         assert [s.score for s in got.suggestions] == [score for score, _ in pairs]
+
+
+def test_exposure_penalties_equal_the_one_by_one_penalty():
+    index = community(200, 12, seed=2)
+    index.refresh_state(replace(index.get(5), active_pairings=index.get(5).capacity))   # no room left
+    exposure = {5: 3, 6: 1, 7: 0, 10: 12, 999: 4}                     # 999 is not in the index
+    rows = np.arange(index.size)[::-1].copy()
+    got = exposure_penalties(exposure, index, rows, MatchConfig())
+    want = [exposure_penalty(exposure.get(index.members[r].id, 0), index.members[r].free_capacity, MatchConfig())
+            for r in rows]
+    np.testing.assert_allclose(got, want, atol=1e-15)
+    assert np.count_nonzero(got) == 3
+    assert not exposure_penalties(exposure, index, rows, MatchConfig(exposure_enabled=False)).any()
 
 
 def _compatible(query, peer) -> bool:
