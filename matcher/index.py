@@ -16,6 +16,7 @@ import numpy as np
 
 from matcher.availability import BITMAP_WORDS, SUMMARY_WORDS, coming_week_start, to_bitmap, utc_intervals, word_summary
 from matcher.profiles import ROLES, Member
+from matcher.quantize import approximate_products, quantize
 
 TAG_BITS = 64   # topics and preferred languages as bits of one uint64 per member (see `MemberIndex.tag_mask`)
 SEEKS = np.array([r in ("seeker", "peer") for r in ROLES])
@@ -50,6 +51,9 @@ class MemberIndex:
 
         n_lang = max(len(self._languages), 8)
         self.embeddings = grow(getattr(self, "embeddings", None), (rows, self.dimension), np.float32)
+        self.vector_codes = grow(getattr(self, "vector_codes", None), (rows, self.dimension), np.int8)  # matcher.quantize
+        self.vector_scales = grow(getattr(self, "vector_scales", None), (rows,), np.float32)
+        self.vector_residuals = grow(getattr(self, "vector_residuals", None), (rows,), np.float32)
         self.bitmap_columns = grow(getattr(self, "bitmap_columns", None), (BITMAP_WORDS, rows), np.uint64)
         self.summary_columns = grow(getattr(self, "summary_columns", None), (SUMMARY_WORDS, rows), np.uint64)
         self.language_columns = grow(getattr(self, "language_columns", None), (n_lang, rows), bool)
@@ -141,6 +145,8 @@ class MemberIndex:
         self.members[row] = member
         self._place_week(row, member)
         self.embeddings[row] = embedding
+        codes, scales, residuals = quantize(self.embeddings[row])
+        self.vector_codes[row], self.vector_scales[row], self.vector_residuals[row] = codes[0], scales[0], residuals[0]
         columns = [self._language_column(code) for code in member.languages]   # may add columns: before writing
         self.language_columns[:, row] = False
         self.language_columns[columns, row] = True
@@ -183,7 +189,7 @@ class MemberIndex:
             return
         self.members[row] = None
         self.intervals[row] = []
-        self.embeddings[row] = 0
+        self.embeddings[row] = self.vector_codes[row] = self.vector_residuals[row] = 0
         self.bitmaps[row] = self.summaries[row] = 0
         self.language_columns[:, row] = False
         self.topic_bits[row] = self.preferred_topic_bits[row] = self.preferred_language_bits[row] = 0
@@ -201,6 +207,15 @@ class MemberIndex:
     def embedding(self, member_id: int) -> np.ndarray:
         return self.embeddings[self.row_of[member_id]]
 
+    def approximate_similarities(self, rows: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Similarity of `query` to each of `rows` from the int8 codes, and how far off each can be at most."""
+        self._check_rows(rows)
+        return approximate_products(self.vector_codes, self.vector_scales, self.vector_residuals, rows, query)
+
+    def _check_rows(self, rows: np.ndarray) -> None:
+        if rows.size and (rows.min() < 0 or rows.max() >= self.size):
+            raise IndexError("a row outside the index.")
+
     def similarities(self, rows: np.ndarray, query: np.ndarray, chunk: int = 1024) -> np.ndarray:
         """Cosine similarity of `query` (unit length) to the vectors of `rows`, one float32 per row.
 
@@ -208,8 +223,7 @@ class MemberIndex:
         matrix-vector product: gathering every row first and then multiplying writes and re-reads
         the whole selection through main memory, which costs 2.2x as much at a million members.
         """
-        if rows.size and (rows.min() < 0 or rows.max() >= self.size):
-            raise IndexError("similarities: a row outside the index.")
+        self._check_rows(rows)
         query = np.asarray(query, dtype=np.float32)
         out = np.empty(rows.size, dtype=np.float32)
         buffer = np.empty((min(chunk, rows.size), self.dimension), dtype=np.float32)

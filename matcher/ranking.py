@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import heapq
+import itertools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,8 +15,9 @@ from matcher.availability import (
 from matcher.config import MatchConfig
 from matcher.index import SEEKS, SUPPORTS, MemberIndex
 from matcher.profiles import ROLES, Member
-from matcher.score_bounds import tags_bound
+from matcher.score_bounds import exposure_penalties, tags_bound
 
+Exposure = Mapping[int, int] | Callable[[list[int]], Mapping[int, int]]   # see `rank`
 BOUND_SLACK = 1e-6   # above float rounding between the bound and the exact score (rounded to 6 places)
 FILTERS = ("self", "inactive", "role", "language", "blocked", "declined", "capacity", "availability")
 
@@ -120,14 +123,18 @@ def _id_mask(index: MemberIndex, ids: set[int], rows: np.ndarray | None = None) 
 
 def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config: MatchConfig,
          k: int = 5, blocked: set[int] | None = None, declined: set[int] | None = None,
-         exposure: dict[int, int] | None = None, rows: np.ndarray | None = None) -> Ranking:
+         exposure: Exposure | None = None, rows: np.ndarray | None = None) -> Ranking:
     """The `k` best compatible peers for `query`, best first (among `rows` only, when given).
 
     Hard filters remove candidates before scoring can rank them. A vectorised upper bound of every
-    candidate's score (similarity and availability fit exactly, topics and preferences by
-    `score_bounds`, exposure exactly) orders them; exact scores are computed in that order until
-    no remaining bound can beat the k-th.
-    `filtered_out` counts over the rows looked at.
+    candidate's score (similarity from the int8 codes plus its error bound, `matcher.quantize`;
+    availability fit exactly; topics and preferences by `score_bounds`; no exposure penalty)
+    orders them. Near the top, bounds are made exact but for rounding (float32 similarities, and
+    exposure, looked up for those candidates only), and exact scores are computed in that order
+    until no remaining bound can beat the k-th. `filtered_out` counts over the rows looked at.
+
+    `exposure` is how often members were suggested lately: a mapping of member id to count, or a
+    function from a list of member ids to such a mapping (e.g. a database query for just those).
 
     Raises
     ------
@@ -136,34 +143,74 @@ def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config:
     if not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}.")
     masks, overlaps, keep = filter_masks(query, index, config, blocked or set(), declined or set(), rows)
-    filtered_out = {name: int(mask.sum()) for name, mask in masks.items()}
+    filtered_out = {name: int(np.count_nonzero(mask)) for name, mask in masks.items()}
     kept = np.flatnonzero(keep)
     if kept.size == 0:
         return Ranking([], filtered_out, 0, config.digest())
     kept_rows = kept if rows is None else rows[kept]
-    sims = index.similarities(kept_rows, query_embedding)
     kept_overlaps = overlaps[kept]
     fit = np.minimum(kept_overlaps / config.target_overlap_minutes, 1.0)
-    exposure = exposure or {}
-    bound = (config.w_similarity * sims.astype(np.float64) + config.w_availability * fit
-             + tags_bound(query, index, kept_rows, config, exposure) + BOUND_SLACK)
+    rest = config.w_availability * fit + tags_bound(query, index, kept_rows, config) + BOUND_SLACK
+    approximate, error = index.approximate_similarities(kept_rows, query_embedding)
+    recent_of, recent = _exposure_lookup(exposure, config), {}
+
+    def exact(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        at = kept_rows[positions]
+        sims = index.similarities(at, query_embedding).astype(np.float64)
+        recent.update(recent_of(index.ids.take(at).tolist()))
+        return config.w_similarity * sims + rest[positions] - exposure_penalties(recent, index, at, config), sims
+
     best: list[tuple[float, int, int]] = []      # (score, -row, position): a min-heap of the k best so far
-    for pos in _bound_order(bound, k):
-        if len(best) == k and bound[pos] <= best[0][0]:
+    sims: dict[int, float] = {}
+    for pos, bound, sim in _exact_bound_order(config.w_similarity * (approximate + error) + rest, exact, k):
+        if len(best) == k and bound <= best[0][0]:
             break
-        row = int(kept_rows[pos])
+        row, sims[pos] = int(kept_rows[pos]), sim
         peer = index.members[row]
-        _, total = score_components(query, peer, float(sims[pos]), int(kept_overlaps[pos]), config,
-                                    exposure.get(peer.id, 0))
+        _, total = score_components(query, peer, sim, int(kept_overlaps[pos]), config, recent.get(peer.id, 0))
         item = (round(total, 6), -row, int(pos))
         if len(best) < k:
             heapq.heappush(best, item)
         elif item[:2] > best[0][:2]:
             heapq.heapreplace(best, item)
-    ordered = [score_pair(query, index.members[-neg_row], float(sims[pos]), int(kept_overlaps[pos]), index, config,
-                          exposure.get(index.members[-neg_row].id, 0))
+    ordered = [score_pair(query, index.members[-neg_row], sims[pos], int(kept_overlaps[pos]), index, config,
+                          recent.get(index.members[-neg_row].id, 0))
                for _, neg_row, pos in sorted(best, key=lambda t: (-t[0], -t[1]))]   # explained: the k shown only
     return Ranking(ordered, filtered_out, int(kept.size), config.digest())
+
+
+def _exposure_lookup(exposure: Exposure | None, config: MatchConfig) -> Callable[[list[int]], Mapping[int, int]]:
+    """A function from member ids to their recent suggestion counts (absent = 0), whatever `exposure` is."""
+    if not config.exposure_enabled or not exposure:
+        return lambda ids: {}
+    if callable(exposure):
+        return exposure
+    return lambda ids: {i: exposure[i] for i in ids if i in exposure}
+
+
+def _exact_bound_order(loose: np.ndarray, exact, k: int, batch: int = 32):  # noqa: ANN001
+    """(position, exact bound, similarity) by decreasing exact bound, refining loose bounds only as needed.
+
+    `loose` bounds every candidate's score from the int8 similarities; `exact(positions)` gives the
+    exact bounds and float32 similarities of some. A candidate comes out once its exact bound is at
+    least every loose bound not yet refined, so the order is the exact one, and only the
+    candidates near the top ever have their float32 vector read.
+    """
+    order = _bound_order(loose, k)
+    refined: list[tuple[float, int]] = []        # (-exact bound, position): a heap
+    similarity: dict[int, float] = {}
+    pending = next(order, None)
+    while True:
+        while pending is not None and (not refined or loose[pending] > -refined[0][0]):
+            positions = np.array([pending, *itertools.islice(order, batch - 1)])
+            pending = next(order, None)
+            for pos, bound, sim in zip(positions.tolist(), *exact(positions)):
+                similarity[pos] = float(sim)
+                heapq.heappush(refined, (-float(bound), pos))
+        if not refined:
+            return
+        negative, pos = heapq.heappop(refined)
+        yield pos, -negative, similarity.pop(pos)
 
 
 def _bound_order(bound: np.ndarray, k: int, head: int = 64):
