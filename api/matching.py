@@ -7,6 +7,7 @@ only those, with the same `matcher.ranking.rank`.
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import threading
@@ -22,7 +23,7 @@ from matcher.embedding import Embedder
 from matcher.explanation import best_sentence_pair
 from matcher.index import MemberIndex, UnknownMemberError
 from matcher.profiles import Member
-from matcher.ranking import Ranking, rank
+from matcher.ranking import Exposure, Ranking, rank
 from matcher.safety import SafetyConfig, SafetyScreen
 from matcher.text_scoring import service_dimension
 from matcher.storage import (
@@ -117,7 +118,8 @@ class MatchingState:
         In-process, a calibrated approximate search ranks the nearest candidates unless `exact`.
         """
         blocked, declined = blocked_ids(session, member_id), declined_ids(session, member_id)
-        exposure = recent_exposure(session, self.config.exposure_window_hours) if self.config.exposure_enabled else {}
+        hours = self.config.exposure_window_hours
+        exposure = functools.partial(recent_exposure, session, hours)   # asked for the candidates near the top only
         if self.retrieval == "pgvector":
             ranking = self._rank_in_database(session, member_id, k, blocked, declined, exposure)
         else:
@@ -136,7 +138,7 @@ class MatchingState:
         return ranking
 
     def _rank_in_database(self, session: Session, member_id: int, k: int, blocked: set[int],
-                          declined: set[int], exposure: dict[int, int]) -> Ranking:
+                          declined: set[int], exposure: Exposure) -> Ranking:
         """Rank the nearest peers that pass the SQL filters, scoring them until the top k is certain.
 
         PostgreSQL lists candidates nearest first (HNSW; an exact scan when the filters leave too
@@ -172,7 +174,7 @@ class MatchingState:
 
     def _score_nearest(self, session: Session, query: Member, embedding: np.ndarray, index: MemberIndex,
                        nearest: list[tuple[int, float, int]], listed_all: bool, k: int,
-                       exposure: dict[int, int]) -> tuple[Ranking, bool]:
+                       exposure: Exposure) -> tuple[Ranking, bool]:
         """Score the listed peers into `index` in growing batches, nearest first, until the top k is certain.
 
         A peer not scored yet is no nearer than the next one waiting (or, past the list, than its

@@ -16,7 +16,7 @@ import numpy as np
 from matcher.config import MatchConfig
 from matcher.index import MemberIndex
 from matcher.profiles import Member
-from matcher.ranking import Ranking, rank
+from matcher.ranking import Exposure, Ranking, rank
 
 TARGET_RECALL = 0.95
 
@@ -80,7 +80,7 @@ def attach_graph(index: MemberIndex, threads: int = 2, **params) -> AnnGraph:
 
 def rank_nearest(query: Member, query_embedding: np.ndarray, index: MemberIndex, config: MatchConfig,
                  k: int, candidates: int, blocked: set[int] | None = None, declined: set[int] | None = None,
-                 exposure: dict[int, int] | None = None) -> Ranking | None:
+                 exposure: Exposure | None = None) -> Ranking | None:
     """`rank` among the `candidates` rows the graph finds most similar (None when it cannot list them)."""
     rows = index.ann.nearest(query_embedding, candidates + 1)   # +1: the query itself is usually among them
     if rows is None:

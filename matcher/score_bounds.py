@@ -1,4 +1,4 @@
-"""Upper bounds of the topic and preference parts of the score, and exposure, for many candidates at once.
+"""Vectorised upper bounds of a score's topic and preference parts, and exact exposure penalties.
 
 `ranking.rank` scores candidates one by one in the order of their bound and stops once no bound can
 beat the k-th best score, so the tighter the bounds, the fewer pairs it scores in Python. Topics
@@ -7,6 +7,8 @@ community has at most 64 topics the bounds equal the exact values, and past that
 (looser for queries whose own topics share bits).
 """
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -65,26 +67,25 @@ def reciprocal_bound(query: Member, index: MemberIndex, rows: np.ndarray) -> np.
     return np.divide(2 * mine * theirs, total, out=np.zeros(rows.size), where=total > 0)
 
 
-def exposure_penalties(exposure: dict[int, int], index: MemberIndex, rows: np.ndarray,
+def exposure_penalties(exposure: Mapping[int, int], index: MemberIndex, rows: np.ndarray,
                        config: MatchConfig) -> np.ndarray:
     """`ranking.exposure_penalty` of each row's member, from `exposure` (member id -> recent suggestions)."""
     out = np.zeros(rows.size)
     if not config.exposure_enabled or not exposure:
         return out
-    shown = {index.row_of[i]: n for i, n in exposure.items() if i in index.row_of and n > 0}
-    listed = np.fromiter(shown, dtype=np.int64, count=len(shown))
-    at = np.flatnonzero(np.isin(rows, listed))
-    if at.size:
-        recent = np.array([shown[int(r)] for r in rows[at]], dtype=np.float64)
-        ratio = recent / np.maximum(index.free_capacity.take(rows[at]), 1)
-        out[at] = config.w_exposure * ratio / (1 + ratio)
+    shown = np.fromiter(exposure.keys(), dtype=np.int64, count=len(exposure))
+    counts = np.fromiter(exposure.values(), dtype=np.float64, count=len(exposure))
+    order = np.argsort(shown)
+    shown, counts = shown[order], counts[order]
+    ids = index.ids.take(rows)
+    at = np.flatnonzero(np.isin(ids, shown) & index.live.take(rows))
+    recent = counts[np.searchsorted(shown, ids[at])]
+    ratio = recent / np.maximum(index.free_capacity.take(rows[at]), 1)
+    out[at] = np.where(recent > 0, config.w_exposure * ratio / (1 + ratio), 0.0)
     return out
 
 
-def tags_bound(query: Member, index: MemberIndex, rows: np.ndarray, config: MatchConfig,
-               exposure: dict[int, int] | None = None) -> np.ndarray:
-    """At least the weighted topic and preference parts of the score of each row's pair with `query`,
-    less each row's exposure penalty (exact)."""
+def tags_bound(query: Member, index: MemberIndex, rows: np.ndarray, config: MatchConfig) -> np.ndarray:
+    """At least the weighted topic and preference parts of the score of each row's pair with `query`."""
     return (config.w_topics * topic_bound(query, index, rows)
-            + config.w_preferences * reciprocal_bound(query, index, rows)
-            - exposure_penalties(exposure or {}, index, rows, config))
+            + config.w_preferences * reciprocal_bound(query, index, rows))

@@ -1,10 +1,12 @@
 """Suggestions end to end: real model, real database, member-facing privacy, coordinator view."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import timedelta
+
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from matcher.storage import SuggestionEvent
+from matcher.storage import SuggestionEvent, utcnow
 from tests.api.helpers import create
 
 GRIEF = ("My husband died suddenly in January. The house is so quiet and I talk to his photo. "
@@ -127,6 +129,30 @@ def test_suggestions_are_recorded_and_spread_exposure(app, client, keys, member_
     body = client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=2", headers=h).json
     assert body["suggestions"][0]["explanation"]["exposure"]["recent_suggestions"] == 1
     assert body["suggestions"][0]["explanation"]["components"]["exposure"] < 0
+
+
+def test_exposure_is_counted_in_the_window_and_only_for_candidates_near_the_top(app, client, keys, member_body):
+    seeker, grief, cancer, never = people(client, keys, member_body)
+    engine = app.extensions["db_engine"]
+    with Session(engine) as session:
+        shown = [(grief["id"], 0), (grief["id"], 1), (grief["id"], 71), (grief["id"], 73), (never["id"], 2)]
+        session.add_all(SuggestionEvent(requester_id=seeker["id"], suggested_id=member_id, config_digest="t",
+                                        created_at=utcnow() - timedelta(hours=hours)) for member_id, hours in shown)
+        session.commit()
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        body = client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=1", headers=keys["onboarding"]).json
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert body["suggestions"][0]["member_id"] == grief["id"]
+    assert body["suggestions"][0]["explanation"]["exposure"]["recent_suggestions"] == 3   # 73 hours ago is out
+    counts = [s for s in statements if "suggestion_events" in s and "GROUP BY" in s.upper()]
+    assert counts and all(" IN " in s.upper() for s in counts)   # never every member's events of the window
 
 
 def test_k_is_bounded_and_checked(client, keys, member_body):

@@ -72,6 +72,11 @@ def test_ranking_scores_little_more_than_the_k_it_returns_and_equals_brute_force
                         for r in range(index.size) if r != index.row_of[qid] and _compatible(query, index.members[r])),
                        reverse=True)[:k]
         assert [s.score for s in got.suggestions] == [score for score, _ in pairs]
+        asked = []
+        lookup = rank(query, index.embedding(qid), index, config, k=k,   # exposure asked for, not handed over
+                      exposure=lambda ids: asked.extend(ids) or {i: exposure[i] for i in ids if i in exposure})
+        assert [(s.member_id, s.score) for s in lookup.suggestions] == [(s.member_id, s.score) for s in got.suggestions]
+        assert k <= len(asked) <= 256 and len(set(asked)) == len(asked)   # candidates near the top, once each
 
 
 def test_exposure_penalties_equal_the_one_by_one_penalty():
