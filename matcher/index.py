@@ -133,7 +133,22 @@ class MemberIndex:
 
     def upsert(self, member: Member, embedding: np.ndarray) -> int:
         """Add or replace one member; returns its row."""
-        row = self.row_of.get(member.id)
+        return int(self.upsert_many([member], np.asarray(embedding)[None, :])[0])
+
+    def upsert_many(self, members: list[Member], embeddings: np.ndarray) -> np.ndarray:
+        """Add or replace several members (distinct ids), vectors quantised in one pass; returns their rows."""
+        rows = np.array([self._row_for(member.id) for member in members], dtype=np.int64)
+        for row, member in zip(rows.tolist(), members):
+            self._place_profile(row, member)
+        self.embeddings[rows] = embeddings
+        self.vector_codes[rows], self.vector_scales[rows], self.vector_residuals[rows] = quantize(self.embeddings[rows])
+        if self.ann is not None:
+            self.ann.add(rows, self.embeddings[rows])
+        return rows
+
+    def _row_for(self, member_id: int) -> int:
+        """The member's row, or a free (or new) one taken for them."""
+        row = self.row_of.get(member_id)
         if row is None:
             row = self._free_rows.pop() if self._free_rows else len(self.members)
             if row == len(self.members):
@@ -141,12 +156,13 @@ class MemberIndex:
                     self._alloc(max(2 * self.embeddings.shape[0], 64))
                 self.members.append(None)
                 self.intervals.append([])
-            self.row_of[member.id] = row
+            self.row_of[member_id] = row
+        return row
+
+    def _place_profile(self, row: int, member: Member) -> None:
+        """Everything of one member but the vector: week, languages, role, tags, state."""
         self.members[row] = member
         self._place_week(row, member)
-        self.embeddings[row] = embedding
-        codes, scales, residuals = quantize(self.embeddings[row])
-        self.vector_codes[row], self.vector_scales[row], self.vector_residuals[row] = codes[0], scales[0], residuals[0]
         columns = [self._language_column(code) for code in member.languages]   # may add columns: before writing
         self.language_columns[:, row] = False
         self.language_columns[columns, row] = True
@@ -159,9 +175,6 @@ class MemberIndex:
         self.live[row] = True
         self.refresh_state(member)
         self.ids[row] = member.id
-        if self.ann is not None:
-            self.ann.add(np.array([row]), self.embeddings[row])
-        return row
 
     def _place_week(self, row: int, member: Member) -> None:
         """The member's free minutes in UTC for this index's week, as intervals, bitmap and summary."""

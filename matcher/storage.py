@@ -381,8 +381,8 @@ def sync_index(session: Session, index: MemberIndex, since_revision: int | None 
         for row in rows:
             if row.deleted_at is not None or row.embedding is None:
                 index.remove(row.id)
-        for row, vector in zip(keep, _service_vectors_of(keep)):
-            index.upsert(to_profile(row, counts.get(row.id, 0)), vector)
+        if keep:
+            index.upsert_many([to_profile(row, counts.get(row.id, 0)) for row in keep], np.stack(_service_vectors_of(keep)))
         changed += len(rows)
     return changed
 

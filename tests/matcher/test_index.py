@@ -66,3 +66,25 @@ def test_languages_past_the_first_columns_grow_the_store_and_keep_every_row():
     assert index.language_mask(("en",)).tolist() == [i == 1 or i % 2 == 1 for i in range(1, len(codes) + 1)]
     assert index.language_mask(("el", "fi"), np.array([10, 9, 0])).tolist() == [True, True, False]
     assert not index.language_mask(("zu",)).any()
+
+
+def test_upsert_many_places_members_exactly_as_one_by_one_upserts():
+    rng = np.random.default_rng(9)
+    members = [make_member(i, topics=("grief", f"t{i % 5}"), preferred_languages=("de",) if i % 4 else (),
+                           languages=("en", "fr") if i % 3 else ("es",)) for i in range(1, 31)]
+    vectors = rng.normal(size=(30, 6)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    one, many = MemberIndex(6, week_start=BEFORE, initial_rows=4), MemberIndex(6, week_start=BEFORE, initial_rows=4)
+    for index in (one, many):
+        for m, v in zip(members[:10], vectors[:10]):
+            index.upsert(m, v)
+        index.remove(4)
+    for m, v in zip(members[5:], vectors[5:][::-1]):   # replaces 6-10, reuses row 3, grows past 4 rows
+        one.upsert(m, v)
+    rows = many.upsert_many(members[5:], vectors[5:][::-1])
+    assert rows.tolist() == [one.row_of[m.id] for m in members[5:]] and 3 in rows.tolist()
+    for name in ("embeddings", "vector_codes", "vector_scales", "vector_residuals", "bitmap_columns",
+                 "summary_columns", "language_columns", "topic_bits", "topic_counts", "preferred_language_bits",
+                 "role_codes", "live", "active", "free_capacity", "ids"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(many, name), err_msg=name)
+    assert one.row_of == many.row_of and one.intervals == many.intervals
