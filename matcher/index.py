@@ -140,6 +140,7 @@ class MemberIndex:
         rows = np.array([self._row_for(member.id) for member in members], dtype=np.int64)
         for row, member in zip(rows.tolist(), members):
             self._place_profile(row, member)
+        self._place_weeks(rows)
         self.embeddings[rows] = embeddings
         self.vector_codes[rows], self.vector_scales[rows], self.vector_residuals[rows] = quantize(self.embeddings[rows])
         if self.ann is not None:
@@ -160,9 +161,8 @@ class MemberIndex:
         return row
 
     def _place_profile(self, row: int, member: Member) -> None:
-        """Everything of one member but the vector: week, languages, role, tags, state."""
+        """Everything of one member but the vector and the week: languages, role, tags, state."""
         self.members[row] = member
-        self._place_week(row, member)
         columns = [self._language_column(code) for code in member.languages]   # may add columns: before writing
         self.language_columns[:, row] = False
         self.language_columns[columns, row] = True
@@ -176,18 +176,25 @@ class MemberIndex:
         self.refresh_state(member)
         self.ids[row] = member.id
 
-    def _place_week(self, row: int, member: Member) -> None:
-        """The member's free minutes in UTC for this index's week, as intervals, bitmap and summary."""
-        self.intervals[row] = utc_intervals(member.availability, member.timezone, self.week_start)
-        self.bitmaps[row] = to_bitmap(self.intervals[row])
-        self.summaries[row] = word_summary(self.bitmaps[row])
+    def _place_weeks(self, rows: np.ndarray) -> None:
+        """The free minutes in UTC for this index's week of the members at `rows`: intervals, bitmaps, summaries.
 
-    def rebase_week(self, week_start: date) -> None:
+        The bitmaps are written as one block (column-major: a row at a time would touch 158 cache lines).
+        """
+        bitmaps = np.zeros((rows.size, BITMAP_WORDS), dtype=np.uint64)
+        for i, row in enumerate(rows.tolist()):
+            member = self.members[row]
+            self.intervals[row] = utc_intervals(member.availability, member.timezone, self.week_start)
+            bitmaps[i] = to_bitmap(self.intervals[row])
+        self.bitmap_columns[:, rows] = bitmaps.T
+        self.summary_columns[:, rows] = word_summary(bitmaps).T
+
+    def rebase_week(self, week_start: date, batch: int = 5000) -> None:
         """Place everyone's availability in another week (clock changes move UTC times); vectors and rows stay."""
         self.week_start = week_start
-        for row, member in enumerate(self.members):
-            if member is not None:
-                self._place_week(row, member)
+        placed = np.array([row for row, member in enumerate(self.members) if member is not None], dtype=np.int64)
+        for start in range(0, placed.size, batch):
+            self._place_weeks(placed[start:start + batch])
 
     def refresh_state(self, member: Member) -> None:
         """Update the mutable parts (status, capacity use) of a member already indexed."""
