@@ -382,7 +382,8 @@ def sync_index(session: Session, index: MemberIndex, since_revision: int | None 
             if row.deleted_at is not None or row.embedding is None:
                 index.remove(row.id)
         if keep:
-            index.upsert_many([to_profile(row, counts.get(row.id, 0)) for row in keep], np.stack(_service_vectors_of(keep)))
+            profiles = [to_profile(row, counts.get(row.id, 0)) for row in keep]
+            index.upsert_many(profiles, np.stack(_service_vectors_of(keep)))
         changed += len(rows)
     return changed
 
