@@ -7,10 +7,10 @@ only those, with the same `matcher.ranking.rank`.
 """
 from __future__ import annotations
 
-import functools
 import importlib.util
 import logging
 import threading
+from collections.abc import Callable
 
 import numpy as np
 from sqlalchemy.engine import Engine
@@ -60,6 +60,23 @@ def choose_retrieval(engine: Engine, dimension: int, wanted: str | None = None) 
               else f"the pgvector store holds {stored} dimensions, the model makes {dimension}")
     log.info("suggestions: candidates retrieved from the in-process index (%s)", reason)
     return "in-process"
+
+
+def exposure_lookup(session: Session, hours: int) -> Callable[[list[int]], dict[int, int]]:
+    """`rank`'s exposure for one request: asked for the candidates near the top only, each id once.
+
+    (The pgvector path ranks several times as it loads more peers; the same ids come up again.)
+    """
+    known: dict[int, int] = {}
+
+    def recent(member_ids: list[int]) -> dict[int, int]:
+        missing = [i for i in member_ids if i not in known]
+        if missing:
+            found = recent_exposure(session, hours, missing)
+            known.update({i: found.get(i, 0) for i in missing})
+        return {i: known[i] for i in member_ids}
+
+    return recent
 
 
 class MatchingState:
@@ -118,8 +135,7 @@ class MatchingState:
         In-process, a calibrated approximate search ranks the nearest candidates unless `exact`.
         """
         blocked, declined = blocked_ids(session, member_id), declined_ids(session, member_id)
-        hours = self.config.exposure_window_hours
-        exposure = functools.partial(recent_exposure, session, hours)   # asked for the candidates near the top only
+        exposure = exposure_lookup(session, self.config.exposure_window_hours)
         if self.retrieval == "pgvector":
             ranking = self._rank_in_database(session, member_id, k, blocked, declined, exposure)
         else:
@@ -209,8 +225,9 @@ class MatchingState:
         free = {peer_id: free for peer_id, _, free in peers}
         order = {peer_id: i for i, peer_id in enumerate(free)}
         found = sorted(rows_with_vectors(session, list(free)), key=lambda pair: order[pair[0].id])  # nearest first
-        for row, vector in found:   # members erased since they were listed are not found
-            index.upsert(to_profile(row, row.capacity - free[row.id]), vector)
+        if found:   # members erased since they were listed are not found
+            index.upsert_many([to_profile(row, row.capacity - free[row.id]) for row, _ in found],
+                              np.stack([vector for _, vector in found]))
 
     def matched_sentences(self, member_id: int, peer_id: int) -> dict:
         """Coordinator-only: the sentence of each narrative that matched best."""

@@ -131,8 +131,14 @@ def test_suggestions_are_recorded_and_spread_exposure(app, client, keys, member_
     assert body["suggestions"][0]["explanation"]["components"]["exposure"] < 0
 
 
-def test_exposure_is_counted_in_the_window_and_only_for_candidates_near_the_top(app, client, keys, member_body):
+def test_exposure_is_counted_in_the_window_and_only_for_candidates_near_the_top(app, client, keys, member_body,
+                                                                               monkeypatch):
+    import api.matching
     seeker, grief, cancer, never = people(client, keys, member_body)
+    asked = []
+    counted = api.matching.recent_exposure
+    monkeypatch.setattr(api.matching, "recent_exposure",
+                        lambda session, hours, ids: asked.extend(ids) or counted(session, hours, ids))
     engine = app.extensions["db_engine"]
     with Session(engine) as session:
         shown = [(grief["id"], 0), (grief["id"], 1), (grief["id"], 71), (grief["id"], 73), (never["id"], 2)]
@@ -153,6 +159,7 @@ def test_exposure_is_counted_in_the_window_and_only_for_candidates_near_the_top(
     assert body["suggestions"][0]["explanation"]["exposure"]["recent_suggestions"] == 3   # 73 hours ago is out
     counts = [s for s in statements if "suggestion_events" in s and "GROUP BY" in s.upper()]
     assert counts and all(" IN " in s.upper() for s in counts)   # never every member's events of the window
+    assert grief["id"] in asked and len(asked) == len(set(asked))   # each id asked for once per request
 
 
 def test_k_is_bounded_and_checked(client, keys, member_body):
@@ -179,3 +186,18 @@ def test_the_service_ranks_with_the_shipped_text_pipeline(client, keys, member_b
     assert body["suggestions"][0]["member_id"] == grief["id"]
     assert abs(body["suggestions"][0]["explanation"]["similarity"] - round(adapted, 4)) < 2e-4
     assert abs(adapted - plain) > 0.01
+
+
+def test_exposure_lookup_asks_the_database_once_per_member_and_request(app, client, keys, member_body, monkeypatch):
+    import api.matching
+    seeker, grief, cancer, never = people(client, keys, member_body)
+    client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=2", headers=keys["onboarding"])   # grief, cancer shown
+    asked = []
+    counted = api.matching.recent_exposure
+    monkeypatch.setattr(api.matching, "recent_exposure",
+                        lambda session, hours, ids: asked.append(list(ids)) or counted(session, hours, ids))
+    with Session(app.extensions["db_engine"]) as session:
+        recent = api.matching.exposure_lookup(session, 72)
+        assert recent([grief["id"], never["id"]]) == {grief["id"]: 1, never["id"]: 0}
+        assert recent([never["id"], cancer["id"]]) == {never["id"]: 0, cancer["id"]: 1}
+    assert asked == [[grief["id"], never["id"]], [cancer["id"]]]
