@@ -28,21 +28,28 @@ def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return codes, scales, np.sqrt(np.einsum("ij,ij->i", work, work))
 
 
-def approximate_products(codes: np.ndarray, scales: np.ndarray, residuals: np.ndarray, rows: np.ndarray,
-                         query: np.ndarray, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's approximate product with `query` and how far the exact one can be from it (float64).
+def gathered_products(matrix: np.ndarray, rows: np.ndarray, query: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """`matrix[rows] @ query` in float32, `chunk` rows at a time, gathered (and widened) in buffers that stay in cache.
 
-    `rows` must lie inside the arrays (the caller's own masks make them). Codes are gathered and
-    widened `chunk` rows at a time, in buffers that stay in cache.
+    Gathering every row first and then multiplying writes and re-reads the whole selection through
+    main memory, which costs 2.2x as much at a million members. `rows` must lie inside `matrix`
+    (the caller's own masks make them).
     """
     query = np.asarray(query, dtype=np.float32)
     out = np.empty(rows.size, dtype=np.float32)
-    narrow = np.empty((min(chunk, rows.size), codes.shape[1]), dtype=np.int8)
-    wide = np.empty(narrow.shape, dtype=np.float32)
+    gathered = np.empty((min(chunk, rows.size), matrix.shape[1]), dtype=matrix.dtype)
+    wide = gathered if matrix.dtype == np.float32 else np.empty(gathered.shape, dtype=np.float32)
     for start in range(0, rows.size, chunk):
         part = rows[start:start + chunk]
-        np.take(codes, part, axis=0, out=narrow[: part.size], mode="clip")
-        wide[: part.size] = narrow[: part.size]
+        np.take(matrix, part, axis=0, out=gathered[: part.size], mode="clip")
+        if wide is not gathered:
+            wide[: part.size] = gathered[: part.size]
         np.matmul(wide[: part.size], query, out=out[start:start + part.size])
-    approximate = out.astype(np.float64) * scales.take(rows)
+    return out
+
+
+def approximate_products(codes: np.ndarray, scales: np.ndarray, residuals: np.ndarray, rows: np.ndarray,
+                         query: np.ndarray, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's approximate product with `query` and how far the exact one can be from it (float64)."""
+    approximate = gathered_products(codes, rows, query, chunk).astype(np.float64) * scales.take(rows)
     return approximate, residuals.take(rows).astype(np.float64) * float(np.linalg.norm(query)) + SLACK
