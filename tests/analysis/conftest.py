@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy.orm import Session
 
 from matcher.config import MatchConfig
 from matcher.embedding import Embedder
 from matcher.feedback_sim import SimulatedStudy, run_simulated_study
 from matcher.index import MemberIndex
 from matcher.member_data import fixture_index
-from matcher.storage import create_schema, make_engine
-from tests.api.helpers import store_fixture_members
+from tests.api.helpers import fixture_database as fixture_database_at
 
 # Hidden weights far from the defaults (0.65, 0.15, 0.10, 0.10, 0.10) in every coordinate.
 TRUE_CONFIG = MatchConfig(w_similarity=0.35, w_availability=0.30, w_topics=0.20, w_preferences=0.15,
@@ -32,11 +30,4 @@ def study(members_index: MemberIndex) -> SimulatedStudy:
 @pytest.fixture(scope="session")
 def fixture_database(embedder: Embedder, tmp_path_factory) -> str:
     """A SQLite database holding the fixture members and their embeddings, as `peermatch load-fixtures` leaves it."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('analysis-db') / 'fixtures.sqlite3'}"
-    engine = make_engine(url)
-    create_schema(engine)
-    with Session(engine) as session:
-        store_fixture_members(session, embedder)
-        session.commit()
-    engine.dispose()
-    return url
+    return fixture_database_at(tmp_path_factory.mktemp("analysis-db") / "fixtures.sqlite3", embedder)

@@ -1,12 +1,14 @@
 """Small helpers for API tests."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matcher.embedding import Embedder, text_hash
 from matcher.fixtures import FIXTURES_PATH, read_fixture_members
-from matcher.storage import Block, Decline, MemberRow, SuggestionEvent, add_members
+from matcher.storage import Block, Decline, MemberRow, SuggestionEvent, add_members, create_schema, make_engine
 
 
 def snapshot(app) -> dict:
@@ -32,3 +34,15 @@ def store_fixture_members(session: Session, embedder: Embedder, limit: int | Non
             for fields in read_fixture_members(FIXTURES_PATH)[:limit]]
     add_members(session, rows, embedder)
     return rows
+
+
+def fixture_database(path: Path, embedder: Embedder) -> str:
+    """The URL of a new SQLite file at `path` holding the fixture members, as `peermatch load-fixtures` leaves it."""
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    create_schema(engine)
+    with Session(engine) as session:
+        store_fixture_members(session, embedder)
+        session.commit()
+    engine.dispose()
+    return url

@@ -6,23 +6,15 @@ import re
 import secrets
 
 import pytest
-from sqlalchemy.orm import Session
 
 from bench.load import create_key, request, running_server
-from matcher.storage import create_schema, make_engine
-from tests.api.helpers import store_fixture_members
+from tests.api.helpers import fixture_database
 
 pytestmark = pytest.mark.slow
 
 
 def test_workers_share_the_preloaded_index_and_catch_up(tmp_path, embedder, member_body):
-    url = f"sqlite:///{tmp_path / 'serve.sqlite3'}"
-    engine = make_engine(url)
-    create_schema(engine)
-    with Session(engine) as session:
-        store_fixture_members(session, embedder)
-        session.commit()
-    engine.dispose()
+    url = fixture_database(tmp_path / "serve.sqlite3", embedder)
     env = dict(os.environ, DATABASE_URL=url, PEERMATCH_SECRET_KEY=secrets.token_hex(16), HF_HUB_OFFLINE="1",
                OMP_NUM_THREADS="1")
     onboarding, coordinator = create_key("onboarding", env), create_key("coordinator", env)
