@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps serve test bench bench-1m clean
+.PHONY: install system-deps lint serve test bench bench-1m clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,12 @@ serve: install
 	$(BIN)/peermatch load-fixtures
 	$(BIN)/peermatch serve --host 127.0.0.1 --port 5000
 
-test: install system-deps
+# ruff (lint and import order) and mypy, in seconds; `make test` runs them first
+lint: install
+	$(BIN)/ruff check matcher api tests bench notebooks data
+	$(BIN)/mypy matcher api
+
+test: install system-deps lint
 	$(BIN)/python -m pytest
 
 bench: install

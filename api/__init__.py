@@ -3,21 +3,14 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 
-from matcher.config import load_config
-from matcher.embedding import Embedder, ModelUnavailableError
-from matcher.safety import SafetyConfig
-from matcher.text_scoring import service_dimension
-from matcher.storage import DEFAULT_DATABASE_URL, create_schema, make_engine
-
-DEFAULT_ANN_MIN_MEMBERS = "off"   # measured no faster than exact search on our data up to 1M (README, Scale)
+from matcher.service.context import Services, build_services
+from matcher.service.database import DEFAULT_DATABASE_URL, Database
+from matcher.service.errors import DatabaseFault, SetupError, database_fault
 
 log = logging.getLogger(__name__)
 
@@ -36,29 +29,41 @@ def create_app(test_config: dict | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        MATCH_CONFIG=None,
-        EMBEDDER=None,
-        RETRIEVAL=os.environ.get("PEERMATCH_RETRIEVAL"),   # None: pgvector where the database has it
-        ANN_MIN_MEMBERS=os.environ.get("PEERMATCH_ANN_MIN_MEMBERS", DEFAULT_ANN_MIN_MEMBERS),
+        MATCH_CONFIG=None,      # a MatchConfig; None: PEERMATCH_CONFIG or the defaults
+        EMBEDDER=None,          # an Embedder; None: PEERMATCH_MODEL or the bundled model
+        SAFETY_CONFIG=None,     # a safety-screen file; None: PEERMATCH_SAFETY or the built-in list
+        RETRIEVAL=None,         # in-process | pgvector; None: PEERMATCH_RETRIEVAL, else what the database has
+        ANN_MIN_MEMBERS=None,   # None: PEERMATCH_ANN_MIN_MEMBERS (default off)
+        ANN_CALIBRATION=None,
     )
     if test_config:
         app.config.update(test_config)
     _init_database(app)
-    _init_matching(app)
+    try:
+        app.extensions["services"] = build_services(
+            app.extensions["database"], embedder=app.config["EMBEDDER"], config=app.config["MATCH_CONFIG"],
+            safety_path=app.config["SAFETY_CONFIG"], retrieval=app.config["RETRIEVAL"],
+            ann_members=app.config["ANN_MIN_MEMBERS"], ann_calibration=app.config["ANN_CALIBRATION"])
+    except SetupError as exc:
+        raise SystemExit(str(exc)) from exc
     _init_api(app)
     return app
 
 
+def services() -> Services:
+    """This app's services (the model, config, index and retrieval)."""
+    return current_app.extensions["services"]
+
+
 def _init_database(app: Flask) -> None:
-    url = app.config["DATABASE_URL"]
-    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    app.extensions["db_engine"] = engine = make_engine(url)
-    create_schema(engine)
+    database = Database(app.config["DATABASE_URL"])
+    database.migrate()
+    app.extensions["database"] = database
+    app.extensions["db_engine"] = database.engine
 
     @app.before_request
     def _open_session():
-        g.db = Session(engine, expire_on_commit=False)
+        g.db = database.session()
 
     @app.teardown_request
     def _close_session(_exc):
@@ -68,66 +73,29 @@ def _init_database(app: Flask) -> None:
             db.close()
 
 
-def _init_matching(app: Flask) -> None:
-    from api.matching import MatchingState, choose_retrieval
-
-    embedder = app.config["EMBEDDER"]
-    if embedder is None:
-        try:
-            embedder = Embedder()
-        except ModelUnavailableError as exc:
-            raise SystemExit(str(exc)) from exc
-    config = app.config["MATCH_CONFIG"] or load_config()
-    safety_path = app.config.get("SAFETY_CONFIG") or os.environ.get("PEERMATCH_SAFETY")
-    safety = SafetyConfig.load(safety_path) if safety_path else None
-    try:
-        retrieval = choose_retrieval(app.extensions["db_engine"],
-                                     service_dimension(embedder.model_id, embedder.dimension), app.config["RETRIEVAL"])
-    except ValueError as exc:
-        raise SystemExit(str(exc)) from exc
-    app.extensions["matching"] = MatchingState(embedder, config, safety, retrieval,
-                                               ann_min_members(app.config["ANN_MIN_MEMBERS"]),
-                                               app.config.get("ANN_CALIBRATION"))
-
-
 def warm_index(app: Flask) -> None:
     """Load the in-process index now, then close the database connections (so forked workers open their own).
 
     A database that does not answer yet is not fatal: each worker then loads the index on first use.
     """
-    state = app.extensions["matching"]
-    engine = app.extensions["db_engine"]
+    state: Services = app.extensions["services"]
+    database: Database = app.extensions["database"]
     if state.retrieval == "in-process":
         try:
-            with Session(engine) as session:
-                state.refresh(session)
-        except SQLAlchemyError as exc:
+            with database.session() as session:
+                state.index.refresh(session)
+        except Exception as exc:
+            if database_fault(exc) is not DatabaseFault.UNAVAILABLE:
+                raise
             log.warning("index not preloaded (%s): workers load it on first use", type(exc).__name__)
-    engine.dispose()
-
-
-def ann_min_members(value: int | str | None) -> int | None:
-    """The in-process index size from which approximate search is tried (`off`/None: never).
-
-    Raises
-    ------
-    SystemExit: when the value is neither a positive whole number nor `off`.
-    """
-    if value is None or str(value).strip().lower() == "off":
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise SystemExit(f"PEERMATCH_ANN_MIN_MEMBERS must be a positive whole number or 'off', got {value!r}.")
-    return number
+    database.dispose()
 
 
 def _init_api(app: Flask) -> None:
     from api import exports, members, pairings, suggestions
     from api.errors import register_error_handlers
-
+    from api.health import init_health
+    from api.pages import init_pages
     from api.schemas import MAX_ID, ErrorSchema
 
     class PeermatchApi(Api):
@@ -143,13 +111,8 @@ def _init_api(app: Flask) -> None:
     api = PeermatchApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key."}}},
         "security": [{"bearerAuth": []}]})
-    api.register_blueprint(members.blp)
-    api.register_blueprint(suggestions.blp)
-    api.register_blueprint(pairings.rounds_blp)
-    api.register_blueprint(pairings.blp)
-    api.register_blueprint(exports.blp)
+    for blueprint in (members.blp, suggestions.blp, pairings.rounds_blp, pairings.blp, exports.blp):
+        api.register_blueprint(blueprint)
     register_error_handlers(app)
-    from api.pages import init_pages
     init_pages(app)
-    from api.health import init_health
     init_health(app)

@@ -1,16 +1,24 @@
 """Request and response schemas (marshmallow); flask-smorest builds the OpenAPI document from them."""
 from __future__ import annotations
 
-from datetime import timezone
+from collections.abc import Callable
+from datetime import UTC
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from matcher.availability import validate_timezone
 from matcher.profiles import (
-    DAYS, MAX_NARRATIVE_CHARS, ROLES, STATUSES, ProfileError, parse_hhmm, validate_languages,
-    validate_narrative, validate_topics,
+    DAYS,
+    MAX_NARRATIVE_CHARS,
+    ROLES,
+    STATUSES,
+    ProfileError,
+    parse_hhmm,
+    validate_languages,
+    validate_narrative,
+    validate_topics,
 )
-
+from matcher.states import PairingStatus
 
 MAX_ID = 2**31 - 1   # ids are 32-bit integers in every supported database
 
@@ -20,7 +28,7 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return super()._serialize(value, attr, obj, **kwargs)
 
 
@@ -100,9 +108,9 @@ class MemberInSchema(StrictSchema):
     @post_load
     def _normalise(self, data: dict, **_) -> dict:
         """Store what the validators return: lower-cased, de-duplicated codes and tags, a trimmed narrative."""
-        normalisers = {"languages": validate_languages, "topics": validate_topics,
-                       "preferred_topics": validate_topics,
-                       "preferred_languages": lambda v: validate_languages(v, required=False)}
+        normalisers: dict[str, Callable[[list], tuple[str, ...]]] = {
+            "languages": validate_languages, "topics": validate_topics, "preferred_topics": validate_topics,
+            "preferred_languages": lambda v: validate_languages(v, required=False)}
         for key, normalise in normalisers.items():
             if key in data:
                 data[key] = list(normalise(data[key]))
@@ -165,13 +173,13 @@ class PeerRefSchema(StrictSchema):
 
 class BlockOutSchema(Schema):
     member_id = fields.Integer()
-    blocked_id = fields.Integer()
+    blocked_id = fields.Integer(attribute="other_id")
     created_at = UtcDateTime()
 
 
 class DeclineOutSchema(Schema):
     member_id = fields.Integer()
-    declined_id = fields.Integer()
+    declined_id = fields.Integer(attribute="other_id")
     created_at = UtcDateTime()
 
 
@@ -256,7 +264,7 @@ class ErrorSchema(Schema):
 
 # --- rounds and pairings -------------------------------------------------------------------
 
-PAIRING_STATUSES = ("proposed", "approved", "rejected", "ended")
+PAIRING_STATUSES = tuple(PairingStatus)
 
 
 class RoundInSchema(StrictSchema):

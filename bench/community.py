@@ -19,9 +19,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bench.round import DIMENSION, synthetic_member
-from matcher.embedding import Embedder, split_sentences, text_hash
 from matcher.fixtures import FIXTURES_PATH, read_fixture_members
-from matcher.storage import MemberRow, bump_version, create_schema, make_engine, rebuild_vector_store
+from matcher.store.engine import create_schema, make_engine
+from matcher.store.members import bump_version
+from matcher.store.models import MemberRow
+from matcher.store.vectors import rebuild_vector_store
+from matcher.text.embedding import Embedder, split_sentences, text_hash
 
 CACHE = Path(__file__).resolve().parent.parent / "instance" / "bench-cache"
 ROLES = ("seeker", "supporter", "peer")

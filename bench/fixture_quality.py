@@ -9,11 +9,11 @@ import json
 
 import numpy as np
 
+from matcher.analysis.member_data import fixture_index, member_themes
 from matcher.config import MatchConfig
-from matcher.embedding import Embedder
 from matcher.index import MemberIndex
-from matcher.member_data import fixture_index, member_themes
 from matcher.ranking import filter_masks, rank
+from matcher.text.embedding import Embedder
 
 
 def build_index(embedder: Embedder) -> tuple[MemberIndex, dict[int, str]]:

@@ -4,9 +4,9 @@
     python -m bench.onboard [--members 2000] [--batch 500] [--database sqlite|postgres] [--json]
 
 The texts are new combinations of fixture sentences (~60-80 words, `bench.community`). The raw
-baseline is the model's own ``encode`` (batch 32, normalised, as `matcher.embedding` calls it),
+baseline is the model's own ``encode`` (batch 32, normalised, as `matcher.text.embedding` calls it),
 timed before and after the onboarding; the faster of the two counts, so the ratio is conservative.
-Onboarding is `matcher.storage.add_members` in batches of ``--batch`` members, one transaction
+Onboarding is `matcher.service.onboarding.add_new_members` in batches of ``--batch`` members, one transaction
 each: embed them (through a fresh `Embedder`, so nothing is cached), stamp one new index version,
 insert, commit; on PostgreSQL the pgvector store is written in the same transaction. Target: at
 least 90% of the raw rate.
@@ -23,8 +23,9 @@ import time
 from sqlalchemy.orm import Session
 
 from bench.community import member_fields, synthetic_narratives, temporary_database
-from matcher.embedding import Embedder, text_hash
-from matcher.storage import MemberRow, add_members, make_engine
+from matcher.service.onboarding import add_new_members
+from matcher.store.engine import make_engine
+from matcher.text.embedding import Embedder
 
 
 def raw_encode_seconds(embedder: Embedder, texts: list[str]) -> float:
@@ -40,8 +41,8 @@ def onboard_seconds(url: str, fields: list[dict], texts: list[str], embedder: Em
     start = time.perf_counter()
     for first in range(0, len(texts), batch):
         with Session(engine) as session:
-            add_members(session, [MemberRow(**f, narrative=t, narrative_hash=text_hash(t))
-                                  for f, t in zip(fields[first:first + batch], texts[first:first + batch])], fresh)
+            add_new_members(session, fresh, [{**f, "narrative": t}
+                                             for f, t in zip(fields[first:first + batch], texts[first:first + batch])])
             session.commit()
     seconds = time.perf_counter() - start
     engine.dispose()

@@ -19,10 +19,10 @@ from datetime import date
 
 import numpy as np
 
-from matcher.assignment import RoundResult, propose_round
 from matcher.config import MatchConfig
 from matcher.index import MemberIndex
 from matcher.profiles import DAYS, Member, Window
+from matcher.rounds import RoundResult, propose_round
 
 DIMENSION = 384
 LANGUAGES = ("en", "es", "de", "fr")

@@ -36,18 +36,27 @@ import os
 import resource
 import time
 import tracemalloc
+from dataclasses import replace
 
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sqlalchemy.orm import Session
 
 from bench.community import (
-    clustered_embeddings, member_fields, real_embeddings, store_members, synthetic_narratives,
+    clustered_embeddings,
+    member_fields,
+    real_embeddings,
+    store_members,
+    synthetic_narratives,
     temporary_database,
 )
 from matcher.config import MatchConfig
-from matcher.embedding import Embedder
-from matcher.storage import create_api_key
+from matcher.service.context import Services
+from matcher.service.index_state import IndexState
+from matcher.service.retrieval import InProcessRetriever
+from matcher.service.suggestions import suggest
+from matcher.store.keys import create_api_key
+from matcher.text.embedding import Embedder
 
 DATABASE_FOR = {"in-process": "sqlite", "pgvector": "postgres"}
 
@@ -71,7 +80,7 @@ def numpy_top_k(matrix: np.ndarray, query: np.ndarray, k: int) -> np.ndarray:
     return top[np.argsort(-scores[top])]
 
 
-def time_calls(call, queries) -> list[float]:  # noqa: ANN001
+def time_calls(call, queries) -> list[float]:
     out = []
     for query in queries:
         start = time.perf_counter()
@@ -89,7 +98,7 @@ def baselines(matrix: np.ndarray, rows: np.ndarray, k: int, sklearn_queries: int
     return {"numpy_p50_ms": percentile_ms(numpy_s, 50), "sklearn_p50_ms": percentile_ms(sklearn_s, 50)}
 
 
-def time_app(app, oracle, headers: dict, member_ids: list[int], k: int) -> dict:  # noqa: ANN001
+def time_app(app, oracle, headers: dict, member_ids: list[int], k: int) -> dict:
     """Latencies of the suggestions endpoint, and recall of its top k against `oracle`'s exact in-process ranking."""
     client = app.test_client()
     start = time.perf_counter()
@@ -98,8 +107,8 @@ def time_app(app, oracle, headers: dict, member_ids: list[int], k: int) -> dict:
     seconds, hits, wanted, methods = [], 0, 0, set()
     with Session(app.extensions["db_engine"]) as session:
         for member_id in member_ids:
-            exact = [s.member_id for s in oracle.suggest(session, member_id, k, exact=True).suggestions]
-            session.rollback()   # the oracle's ranking is not recorded: the app sees the same exposure
+            exact = [s.member_id for s in suggest(session, oracle, member_id, k, exact=True, record=False).suggestions]
+            session.rollback()
             start = time.perf_counter()
             response = client.get(f"/api/v1/members/{member_id}/suggestions?k={k}", headers=headers)
             seconds.append(time.perf_counter() - start)
@@ -116,7 +125,13 @@ def time_app(app, oracle, headers: dict, member_ids: list[int], k: int) -> dict:
             "request_peak_mb": round(request_peak / 2 ** 20, 1), "search": "/".join(sorted(methods))}
 
 
-def ann_search(state, rows: np.ndarray) -> dict:  # noqa: ANN001
+def exact_services(services: Services) -> Services:
+    """The same services ranking exactly in this process's own index (the oracle of another retrieval)."""
+    state = IndexState(services.index.index.dimension, services.config)
+    return replace(services, index=state, retriever=InProcessRetriever(state, services.config))
+
+
+def ann_search(state: IndexState, rows: np.ndarray) -> dict:
     """Build and calibrate the HNSW graph on the app's index, and time the graph's own candidate search."""
     from matcher.ann import attach_graph, calibrate
 
@@ -136,7 +151,6 @@ def ann_search(state, rows: np.ndarray) -> dict:  # noqa: ANN001
 def measure(n: int, retrieval: str, embedder: Embedder, args: argparse.Namespace) -> list[dict]:
     """One community of `n` members served with `retrieval`: the app and both baselines (and ANN, if asked)."""
     from api import create_app
-    from api.matching import MatchingState
 
     clock = time.perf_counter()
     fields, narratives, raw = community(n, embedder, args.real_limit, args.seed)
@@ -153,15 +167,15 @@ def measure(n: int, retrieval: str, embedder: Embedder, args: argparse.Namespace
         build = time.perf_counter() - clock
         rows = np.random.default_rng(args.seed).choice(n, size=min(args.queries, n), replace=False)
         headers, ids = {"Authorization": f"Bearer {key}"}, [int(r) + 1 for r in rows]
-        state = app.extensions["matching"]
-        oracle = state if retrieval == "in-process" else MatchingState(state.embedder, state.config)
+        services = app.extensions["services"]
+        oracle = services if retrieval == "in-process" else exact_services(services)
         base = {"members": n, "k": args.k, "queries": len(rows), "embeddings": kind, "build_s": round(build, 1)}
         runs = [{**base, "retrieval": retrieval, **time_app(app, oracle, headers, ids, args.k)}]
         if retrieval == "in-process" and args.ann:
-            index_rows = state.index.rows_for(ids)
-            runs.append({**base, "retrieval": "ann", **ann_search(state, index_rows),
+            index_rows = services.index.index.rows_for(ids)
+            runs.append({**base, "retrieval": "ann", **ann_search(services.index, index_rows),
                          **time_app(app, oracle, headers, ids, args.k)})
-        matrix = matrix_of(oracle.index)
+        matrix = matrix_of(oracle.index.index)   # loaded by time_app's exact rankings
         for run in runs:   # the same matrix the app ranks (the in-process index, or the pgvector store's vectors)
             run.update(baselines(matrix, rows, args.k, args.sklearn_queries))
         engine.dispose()
@@ -173,7 +187,7 @@ def measure(n: int, retrieval: str, embedder: Embedder, args: argparse.Namespace
     return runs
 
 
-def matrix_of(index) -> np.ndarray:  # noqa: ANN001
+def matrix_of(index) -> np.ndarray:
     """The service vectors an in-process index ranks, one row per member id 1..n (no copy when rows are in id order)."""
     order = np.argsort(index.ids[: index.size], kind="stable")
     if np.array_equal(order, np.arange(index.size)):

@@ -82,6 +82,8 @@ def rank_nearest(query: Member, query_embedding: np.ndarray, index: MemberIndex,
                  k: int, candidates: int, blocked: set[int] | None = None, declined: set[int] | None = None,
                  exposure: Exposure | None = None) -> Ranking | None:
     """`rank` among the `candidates` rows the graph finds most similar (None when it cannot list them)."""
+    if index.ann is None:
+        return None
     rows = index.ann.nearest(query_embedding, candidates + 1)   # +1: the query itself is usually among them
     if rows is None:
         return None
@@ -117,7 +119,7 @@ def calibrate(index: MemberIndex, config: MatchConfig, k: int = 10, sample: int 
     live = np.flatnonzero(index.live[: index.size] & index.active[: index.size])
     rng = np.random.default_rng(seed)
     rows = rng.choice(live, size=min(sample, live.size), replace=False) if live.size else live
-    queries = [(index.members[r], index.embeddings[r]) for r in rows]
+    queries = [(index.member_at(r), index.embeddings[r]) for r in rows]
     exact = [{s.member_id for s in rank(m, e, index, config, k).suggestions} for m, e in queries]
     wanted = sum(map(len, exact))
     recall, candidates = 1.0, start

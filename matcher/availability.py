@@ -8,7 +8,7 @@ or ends after Sunday 24:00 UTC wraps around to the other end of the week.
 from __future__ import annotations
 
 import functools
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import numpy as np
@@ -36,13 +36,13 @@ def validate_timezone(name: str, field: str = "timezone") -> str:
 
 def coming_week_start(today: date | None = None) -> date:
     """The Monday that starts the coming week (the next Monday after `today`, UTC)."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     return today + timedelta(days=7 - today.weekday())
 
 
 def _utc_minute(local: datetime, week_start: date) -> int:
-    origin = datetime.combine(week_start, time(0), tzinfo=timezone.utc)
-    return int((local.astimezone(timezone.utc) - origin).total_seconds() // 60)
+    origin = datetime.combine(week_start, time(0), tzinfo=UTC)
+    return int((local.astimezone(UTC) - origin).total_seconds() // 60)
 
 
 def utc_intervals(windows: tuple[Window, ...] | list[Window], tz: str, week_start: date) -> list[Interval]:
@@ -171,7 +171,7 @@ def to_local_windows(intervals: list[Interval], tz: str, week_start: date) -> li
     A piece that runs past local midnight is reported as one window that crosses midnight.
     """
     zone = ZoneInfo(tz)
-    origin = datetime.combine(week_start, time(0), tzinfo=timezone.utc)
+    origin = datetime.combine(week_start, time(0), tzinfo=UTC)
     out = []
     for lo, hi in intervals:
         start = (origin + timedelta(minutes=lo)).astimezone(zone)
@@ -195,7 +195,7 @@ def weekly_grid(a: list[Interval], b: list[Interval], tz: str, week_start: date)
     for drawing the week as a grid in a coordinator's time zone.
     """
     zone = ZoneInfo(tz)
-    origin = datetime.combine(week_start, time(0), tzinfo=timezone.utc)
+    origin = datetime.combine(week_start, time(0), tzinfo=UTC)
     free = np.zeros((2, WEEK_MINUTES), dtype=bool)
     for row, intervals in enumerate((a, b)):
         for lo, hi in intervals:

@@ -1,4 +1,8 @@
-"""The project's fixture members (data/fixtures/members.json): validated dicts, or `Member`s for analysis."""
+"""The project's fixture members (data/fixtures/members.json): validated dicts, or `Member`s for analysis.
+
+A source checkout reads them from ``data/fixtures/``; an installed wheel carries the same file as
+package data (``matcher/fixture_data/members.json``, mapped from ``data/fixtures`` in setup.cfg).
+"""
 from __future__ import annotations
 
 import json
@@ -6,10 +10,37 @@ from pathlib import Path
 
 from matcher.availability import validate_timezone
 from matcher.profiles import (
-    Member, Window, parse_availability, validate_languages, validate_narrative, validate_topics,
+    Member,
+    Window,
+    parse_availability,
+    validate_languages,
+    validate_narrative,
+    validate_topics,
 )
 
-FIXTURES_PATH = Path(__file__).resolve().parent.parent / "data" / "fixtures" / "members.json"
+CHECKOUT_FIXTURES = Path(__file__).resolve().parent.parent / "data" / "fixtures" / "members.json"
+PACKAGED_FIXTURES = Path(__file__).resolve().parent / "fixture_data" / "members.json"
+
+
+class FixturesMissingError(FileNotFoundError):
+    """Neither a checkout's nor an installed package's fixture file is there."""
+
+
+def default_fixtures_path() -> Path:
+    """The fixture members shipped with peermatch: the checkout's file, else the installed package's.
+
+    Raises
+    ------
+    FixturesMissingError: when neither exists.
+    """
+    for path in (CHECKOUT_FIXTURES, PACKAGED_FIXTURES):
+        if path.is_file():
+            return path
+    raise FixturesMissingError(f"No fixture members found at {CHECKOUT_FIXTURES} or {PACKAGED_FIXTURES}; "
+                               "pass a fixture file with --file PATH.")
+
+
+FIXTURES_PATH = CHECKOUT_FIXTURES if CHECKOUT_FIXTURES.is_file() else PACKAGED_FIXTURES
 
 MEMBER_FIELDS = ("display_name", "intro", "role", "narrative", "languages", "timezone", "availability",
                  "capacity", "topics", "status", "theme")

@@ -11,12 +11,16 @@ words it needs, at memory speed, even at a million members. `bitmaps`, `summarie
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from matcher.availability import BITMAP_WORDS, SUMMARY_WORDS, coming_week_start, to_bitmap, utc_intervals, word_summary
 from matcher.profiles import ROLES, Member
 from matcher.quantize import approximate_products, gathered_products, quantize
+
+if TYPE_CHECKING:
+    from matcher.ann import AnnGraph
 
 TAG_BITS = 64   # topics and preferred languages as bits of one uint64 per member (see `MemberIndex.tag_mask`)
 SEEKS = np.array([r in ("seeker", "peer") for r in ROLES])
@@ -39,7 +43,7 @@ class MemberIndex:
         self._free_rows: list[int] = []
         self._languages: dict[str, int] = {}
         self._tag_bits: dict[str, dict[str, int]] = {"topic": {}, "language": {}}
-        self.ann = None   # an `ann.AnnGraph` kept in step with the rows, once attached
+        self.ann: AnnGraph | None = None   # kept in step with the rows, once attached (`matcher.ann`)
         self._alloc(initial_rows)
 
     def _alloc(self, rows: int) -> None:
@@ -51,7 +55,8 @@ class MemberIndex:
 
         n_lang = max(len(self._languages), 8)
         self.embeddings = grow(getattr(self, "embeddings", None), (rows, self.dimension), np.float32)
-        self.vector_codes = grow(getattr(self, "vector_codes", None), (rows, self.dimension), np.int8)  # matcher.quantize
+        # int8 copies, scales and residual norms: see matcher.quantize
+        self.vector_codes = grow(getattr(self, "vector_codes", None), (rows, self.dimension), np.int8)
         self.vector_scales = grow(getattr(self, "vector_scales", None), (rows,), np.float32)
         self.vector_residuals = grow(getattr(self, "vector_residuals", None), (rows,), np.float32)
         self.bitmap_columns = grow(getattr(self, "bitmap_columns", None), (BITMAP_WORDS, rows), np.uint64)
@@ -62,9 +67,12 @@ class MemberIndex:
         self.active = grow(getattr(self, "active", None), (rows,), bool)
         self.free_capacity = grow(getattr(self, "free_capacity", None), (rows,), np.int32)
         self.ids = grow(getattr(self, "ids", None), (rows,), np.int64)
-        for name, dtype in (("topic_bits", np.uint64), ("topic_counts", np.int16), ("preferred_topic_bits", np.uint64),
-                            ("preferred_topic_counts", np.int16), ("preferred_language_bits", np.uint64)):
-            setattr(self, name, grow(getattr(self, name, None), (rows,), dtype))
+        # topics and preferences as bits (see `tag_mask`), with how many tags each member has
+        self.topic_bits = grow(getattr(self, "topic_bits", None), (rows,), np.uint64)
+        self.topic_counts = grow(getattr(self, "topic_counts", None), (rows,), np.int16)
+        self.preferred_topic_bits = grow(getattr(self, "preferred_topic_bits", None), (rows,), np.uint64)
+        self.preferred_topic_counts = grow(getattr(self, "preferred_topic_counts", None), (rows,), np.int16)
+        self.preferred_language_bits = grow(getattr(self, "preferred_language_bits", None), (rows,), np.uint64)
 
     @property
     def bitmaps(self) -> np.ndarray:
@@ -222,7 +230,14 @@ class MemberIndex:
     def get(self, member_id: int) -> Member:
         if member_id not in self.row_of:
             raise UnknownMemberError(member_id)
-        return self.members[self.row_of[member_id]]
+        return self.member_at(self.row_of[member_id])
+
+    def member_at(self, row: int | np.integer) -> Member:
+        """The member of a live row (a freed row raises `UnknownMemberError`)."""
+        member = self.members[int(row)]
+        if member is None:
+            raise UnknownMemberError(f"row {row}")
+        return member
 
     def embedding(self, member_id: int) -> np.ndarray:
         return self.embeddings[self.row_of[member_id]]

@@ -3,9 +3,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-ROLES = ("seeker", "supporter", "peer")
-STATUSES = ("active", "paused")
+from matcher.states import MemberStatus
+
+
+class Role(StrEnum):
+    """What a member comes for: to be supported, to support, or both (a peer)."""
+
+    SEEKER = "seeker"
+    SUPPORTER = "supporter"
+    PEER = "peer"
+
+
+ROLES = tuple(Role)
+STATUSES = tuple(MemberStatus)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_NARRATIVE_CHARS = 5000
 MAX_WINDOWS = 28
@@ -32,7 +44,7 @@ class ProfileError(ValueError):
         self.message = message
 
 
-def parse_hhmm(value: str, field: str = "time") -> int:
+def parse_hhmm(value: object, field: str = "time") -> int:
     """Minutes after midnight for a "HH:MM" string."""
     match = _HHMM.match(value) if isinstance(value, str) else None
     if not match:
@@ -96,22 +108,25 @@ class Member:
 
     @property
     def seeks(self) -> bool:
-        return self.role in ("seeker", "peer")
+        return self.role in (Role.SEEKER, Role.PEER)
 
     @property
     def supports(self) -> bool:
-        return self.role in ("supporter", "peer")
+        return self.role in (Role.SUPPORTER, Role.PEER)
 
     @property
     def free_capacity(self) -> int:
         return max(self.capacity - self.active_pairings, 0)
 
 
+SEEKING_ROLES = (Role.SEEKER, Role.PEER)
+SUPPORTING_ROLES = (Role.SUPPORTER, Role.PEER)
+
+
 def roles_compatible(a: str, b: str) -> bool:
     """True when one side can seek support and the other can give it."""
-    seeks = {"seeker": True, "supporter": False, "peer": True}
-    supports = {"seeker": False, "supporter": True, "peer": True}
-    return (seeks[a] and supports[b]) or (supports[a] and seeks[b])
+    return ((a in SEEKING_ROLES and b in SUPPORTING_ROLES)
+            or (a in SUPPORTING_ROLES and b in SEEKING_ROLES))
 
 
 def validate_languages(codes: list[str], field: str = "languages", required: bool = True) -> tuple[str, ...]:
@@ -154,7 +169,8 @@ def validate_narrative(text: str, field: str = "narrative") -> str:
 
 def parse_availability(raw: list[dict], field: str = "availability") -> tuple[Window, ...]:
     if not isinstance(raw, (list, tuple)) or not raw:
-        raise ProfileError(field, "Give at least one weekly window, e.g. {\"day\": \"mon\", \"start\": \"18:00\", \"end\": \"20:00\"}.")
+        raise ProfileError(field, "Give at least one weekly window, "
+                                  "e.g. {\"day\": \"mon\", \"start\": \"18:00\", \"end\": \"20:00\"}.")
     if len(raw) > MAX_WINDOWS:
         raise ProfileError(field, f"Give at most {MAX_WINDOWS} weekly windows.")
     return tuple(Window.parse(w, f"{field}[{i}]") for i, w in enumerate(raw))

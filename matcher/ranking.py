@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matcher.availability import (
-    Interval, bitmap_overlap_at, overlap_intervals, summary_hits, to_bitmap, to_local_windows, utc_intervals,
+    Interval,
+    bitmap_overlap_at,
+    overlap_intervals,
+    summary_hits,
+    to_bitmap,
+    to_local_windows,
+    utc_intervals,
     word_summary,
 )
 from matcher.config import MatchConfig
@@ -152,7 +158,8 @@ def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config:
     fit = np.minimum(kept_overlaps / config.target_overlap_minutes, 1.0)
     rest = config.w_availability * fit + tags_bound(query, index, kept_rows, config) + BOUND_SLACK
     approximate, error = index.approximate_similarities(kept_rows, query_embedding)
-    recent_of, recent = _exposure_lookup(exposure, config), {}
+    recent_of = _exposure_lookup(exposure, config)
+    recent: dict[int, int] = {}
 
     def exact(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         at = kept_rows[positions]
@@ -166,15 +173,15 @@ def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config:
         if len(best) == k and bound <= best[0][0]:
             break
         row, sims[pos] = int(kept_rows[pos]), sim
-        peer = index.members[row]
+        peer = index.member_at(row)
         _, total = score_components(query, peer, sim, int(kept_overlaps[pos]), config, recent.get(peer.id, 0))
         item = (round(total, 6), -row, int(pos))
         if len(best) < k:
             heapq.heappush(best, item)
         elif item[:2] > best[0][:2]:
             heapq.heapreplace(best, item)
-    ordered = [score_pair(query, index.members[-neg_row], sims[pos], int(kept_overlaps[pos]), index, config,
-                          recent.get(index.members[-neg_row].id, 0))
+    ordered = [score_pair(query, index.member_at(-neg_row), sims[pos], int(kept_overlaps[pos]), index, config,
+                          recent.get(index.member_at(-neg_row).id, 0))
                for _, neg_row, pos in sorted(best, key=lambda t: (-t[0], -t[1]))]   # explained: the k shown only
     return Ranking(ordered, filtered_out, int(kept.size), config.digest())
 
@@ -188,7 +195,7 @@ def _exposure_lookup(exposure: Exposure | None, config: MatchConfig) -> Callable
     return lambda ids: {i: exposure[i] for i in ids if i in exposure}
 
 
-def _exact_bound_order(loose: np.ndarray, exact, k: int, batch: int = 32):  # noqa: ANN001
+def _exact_bound_order(loose: np.ndarray, exact, k: int, batch: int = 32):
     """(position, exact bound, similarity) by decreasing exact bound, refining loose bounds only as needed.
 
     `loose` bounds every candidate's score from the int8 similarities; `exact(positions)` gives the

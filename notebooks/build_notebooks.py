@@ -28,7 +28,7 @@ import numpy as np
 from IPython.display import Image, Markdown, display
 
 from matcher.config import MatchConfig
-from matcher.member_data import database_index, fixture_index, member_themes
+from matcher.analysis.member_data import database_index, fixture_index, member_themes
 
 # tqdm's notebook progress bar needs ipywidgets, which is not installed; its plain text bar is fine.
 warnings.filterwarnings("ignore", message="IProgress not found")
@@ -53,16 +53,14 @@ LOAD = '''\
 DATABASE_URL = os.environ.get("DATABASE_URL")
 embedder = None
 if DATABASE_URL:  # the members and vectors the service stores (e.g. after `peermatch load-fixtures`)
-    from sqlalchemy.orm import Session
+    from matcher.service.database import Database
 
-    from matcher.storage import make_engine
-
-    engine = make_engine(DATABASE_URL)
-    with Session(engine) as session:
+    database = Database(DATABASE_URL)
+    with database.session() as session:
         index = database_index(session)
-    engine.dispose()
+    database.dispose()
 else:  # the fixture file, encoded by all-MiniLM-L6-v2 (about 15 s on 2 cores)
-    from matcher.embedding import Embedder
+    from matcher.text.embedding import Embedder
 
     embedder = Embedder()
     index = fixture_index(embedder)
@@ -119,7 +117,8 @@ for ax, (title, xy) in zip(axes, projections.items()):
 axes[1].legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize=8)
 show(fig)
 if len(names) > 1:
-    print(f"silhouette of {'themes' if themes else 'roles'} (cosine): {silhouette_score(X, groups, metric='cosine'):.3f}")'''),
+    score = silhouette_score(X, groups, metric='cosine')
+    print(f"silhouette of {'themes' if themes else 'roles'} (cosine): {score:.3f}")'''),
     ("markdown", """\
 ## When members are free (UTC)
 
@@ -133,7 +132,8 @@ from matcher.availability import WEEK_MINUTES
 from matcher.profiles import DAYS, ROLES
 
 n = index.size
-bits = np.unpackbits(np.ascontiguousarray(index.bitmaps[:n]).view(np.uint8), axis=1, bitorder="little")[:, :WEEK_MINUTES]
+words = np.ascontiguousarray(index.bitmaps[:n]).view(np.uint8)
+bits = np.unpackbits(words, axis=1, bitorder="little")[:, :WEEK_MINUTES]
 free = bits.reshape(n, 7, 24, 60).any(axis=3)
 usable = index.live[:n] & index.active[:n]
 roles = {
@@ -182,10 +182,10 @@ EVALUATE = [
     ("markdown", """\
 # Evaluating matching
 
-How often each method's top suggestions share a member's label, with `matcher.evaluation`:
+How often each method's top suggestions share a member's label, with `matcher.analysis.evaluation`:
 
 * **random**: chance; **tfidf**: word overlap; **embedding**: cosine of all-MiniLM-L6-v2 vectors;
-  **peermatch**: the text score with the trained adapter (`matcher.text_scoring`).
+  **peermatch**: the text score with the trained adapter (`matcher.text.adapter`).
 * On the fixtures (label = hidden theme), every member is ranked against all others by text alone,
   then the service's full ranking (hard filters + weighted score) is scored among feasible peers.
 * On the labelled CSVs in `../shared/data` when present (a seeded sample of rows the adapter was not
@@ -194,8 +194,8 @@ How often each method's top suggestions share a member's label, with `matcher.ev
     ("code", SETUP),
     ("code", LOAD),
     ("code", '''\
-from matcher.evaluation import METHODS, evaluate_similarity, method_similarity
-from matcher.text_scoring import TextScorer
+from matcher.analysis.evaluation import METHODS, evaluate_similarity, method_similarity
+from matcher.analysis.text_scorer import TextScorer
 
 KS = list(range(1, 21))
 
@@ -223,7 +223,7 @@ def plot_curves(curves, title, extra=None):
 ids = sorted(themes)
 texts = [index.get(i).narrative for i in ids]
 labels = [themes[i] for i in ids]
-from matcher.embedding import Embedder
+from matcher.text.embedding import Embedder
 
 embeddings = Embedder().encode(texts)   # the model's own vectors: each method below starts from them
 fixture_results, fixture_curves = compare_methods(texts, labels, embeddings)
@@ -236,10 +236,10 @@ What a member would see: `rank`'s hard filters first, then the default weights. 
 among feasible peers only, so compare it with a random feasible peer (the expected share of
 same-theme peers among each member's feasible ones), not with the text-only table above."""),
     ("code", '''\
-from matcher.evaluation import summarise_rankings
-from matcher.pair_features import candidate_pairs
+from matcher.analysis.evaluation import summarise_rankings
+from matcher.analysis.pair_features import candidate_pairs
 from matcher.ranking import rank
-from matcher.tuning import evaluate_weights, shared_label_gains
+from matcher.analysis.tuning import evaluate_weights, shared_label_gains
 
 pairs = candidate_pairs(index)
 gains = shared_label_gains(pairs, themes)
@@ -259,8 +259,8 @@ supporters = [m.id for m in members if m.supports and m.status == "active"]
 display(markdown_table([summarise_rankings(rankings, supporters)], ["coverage", "mean_overlap_minutes", "gini"]))'''),
     ("markdown", "## Labelled CSVs from `../shared/data` (skipped when absent)"),
     ("code", '''\
-from matcher.evaluation import read_labelled_csv
-from matcher.text_scoring import DEFAULT_ADAPTER_PATH, TextAdapter
+from matcher.analysis.evaluation import read_labelled_csv
+from matcher.text.adapter import DEFAULT_ADAPTER_PATH, TextAdapter
 
 SHARED_DATA = Path(os.environ.get("PEERMATCH_SHARED_DATA", Path.cwd().resolve().parents[1] / "shared" / "data"))
 ROWS = int(os.environ.get("PEERMATCH_NOTEBOOK_ROWS", "400"))
@@ -269,7 +269,7 @@ present = {name: title for name, title in DATASETS.items() if (SHARED_DATA / nam
 if not present:
     print(f"No labelled CSVs in {SHARED_DATA}; nothing more to evaluate.")
 else:
-    from matcher.embedding import Embedder
+    from matcher.text.embedding import Embedder
 
     embedder = embedder or Embedder()
     adapter = TextAdapter.load(DEFAULT_ADAPTER_PATH) if DEFAULT_ADAPTER_PATH.is_file() else None
@@ -290,13 +290,13 @@ TUNE = [
 
 `MatchConfig`'s weights (similarity, availability fit, topic overlap, reciprocal preference fit,
 exposure penalty) decide the order of feasible peers. Two ways to choose them, both over a cached
-table of per-pair features (`matcher.pair_features`: `score_pair`'s components at unit weights, so
+table of per-pair features (`matcher.analysis.pair_features`: `score_pair`'s components at unit weights, so
 any weights re-score every pair with one matrix product):
 
 1. **Grid search** against a label: how often the top 5 share the member's hidden fixture theme.
 2. **Learning from feedback**: a cross-validated logistic regression of "rated 4 or 5" on the pair
    features, mapped back to non-negative weights. Real feedback is not collected yet, so here it is
-   **simulated** from hidden "true" weights (`matcher.feedback_sim`) to check that learning recovers
+   **simulated** from hidden "true" weights (`matcher.analysis.feedback_sim`) to check that learning recovers
    them and ranks better than the defaults on members it did not learn from."""),
     ("code", SETUP),
     ("code", LOAD),
@@ -307,8 +307,8 @@ Caution: theme agreement measures topical fit only. Availability has nothing to 
 this objective prefers `w_availability = 0`, while members still need time to meet. Read the
 table as "what each weight does to topical fit", not as a config to ship."""),
     ("code", '''\
-from matcher.pair_features import WEIGHT_FIELDS, candidate_pairs, weight_vector
-from matcher.tuning import DEFAULT_GRID, evaluate_weights, grid_search, shared_label_gains
+from matcher.analysis.pair_features import WEIGHT_FIELDS, candidate_pairs, weight_vector
+from matcher.analysis.tuning import DEFAULT_GRID, evaluate_weights, grid_search, shared_label_gains
 
 pairs = candidate_pairs(index)
 gains = shared_label_gains(pairs, themes)
@@ -341,7 +341,7 @@ half the members a preferred language or topics and every member a skewed recent
 12 random feasible peers per member (as exploration would) and answers each pair from hidden weights
 with an ordered logit: rating 1-5 and would-continue."""),
     ("code", '''\
-from matcher.feedback_sim import run_simulated_study
+from matcher.analysis.feedback_sim import run_simulated_study
 
 TRUE_CONFIG = MatchConfig(w_similarity=0.35, w_availability=0.30, w_topics=0.20, w_preferences=0.15,
                           w_exposure=0.25, name="hidden-truth")
@@ -366,7 +366,7 @@ show(fig)'''),
 (5-fold cross-validation grouped by member, so no member's pairs are on both sides of a fold); the
 other half only judge the rankings below."""),
     ("code", '''\
-from matcher.tuning import weight_distance
+from matcher.analysis.tuning import weight_distance
 
 learned, train = study.learned, study.train
 configs = {"default": MatchConfig(), "learned": learned.config, "hidden truth": TRUE_CONFIG}
@@ -396,13 +396,14 @@ continue_gains = feedback.would_continue[study.test].astype(float)
 rows = [{"config": name, **study.held_out(c),
          "would continue@5": evaluate_weights(held_out, continue_gains, c)["precision@5"],
          "theme ndcg@5": evaluate_weights(pairs, gains, c)["ndcg@5"]} for name, c in configs.items()]
-display(markdown_table(rows, ["config", "precision@5", "ndcg@5", "mrr", "would continue@5", "theme ndcg@5", "queries"]))'''),
+columns = ["config", "precision@5", "ndcg@5", "mrr", "would continue@5", "theme ndcg@5", "queries"]
+display(markdown_table(rows, columns))'''),
     ("markdown", """\
 ## How much feedback is enough?
 
 The same learning on growing random subsets of the training members (mean of three draws per size)."""),
     ("code", '''\
-from matcher.tuning import learn_weights
+from matcher.analysis.tuning import learn_weights
 
 rng = np.random.default_rng(0)
 train_members = np.unique(logged.query_ids[train])
@@ -427,7 +428,7 @@ show(fig)'''),
 The service reads a config file named by `PEERMATCH_CONFIG` at start-up and reports its name and
 digest with every suggestion. Only ship weights learned from real feedback."""),
     ("code", '''\
-from matcher.tuning import export_config
+from matcher.analysis.tuning import export_config
 
 export_dir = Path(os.environ.get("PEERMATCH_EXPORT_DIR", Path.cwd().resolve().parent / "instance"))
 path = export_config(learned.config, export_dir / f"{learned.config.name}.json")

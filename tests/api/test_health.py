@@ -7,7 +7,8 @@ from types import SimpleNamespace
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from matcher.storage import IndexVersion
+from matcher.service.retrieval import InProcessRetriever
+from matcher.store.models import IndexVersion
 from tests.api.helpers import create
 
 
@@ -33,21 +34,21 @@ def test_readyz_reports_every_check_when_ready(app, client, keys, member_body):
 
 
 def test_readyz_catches_up_with_changes_other_workers_made(app, client):
-    state = app.extensions["matching"]
+    services = app.extensions["services"]
     client.get("/readyz")
     with Session(app.extensions["db_engine"]) as session:
         session.execute(update(IndexVersion).values(version=IndexVersion.version + 5))
         session.commit()
     response = client.get("/readyz")
     assert response.status_code == 200
-    if state.retrieval == "in-process":
-        assert response.json["checks"]["index"]["version"] == state.version >= 5
+    if services.retrieval == "in-process":
+        assert response.json["checks"]["index"]["version"] == services.index.version >= 5
 
 
 def test_readyz_is_503_naming_the_index_when_it_cannot_catch_up(app, client, monkeypatch):
-    state = app.extensions["matching"]
-    monkeypatch.setattr(state, "retrieval", "in-process")
-    monkeypatch.setattr(state, "refresh", lambda session: None)
+    services = app.extensions["services"]
+    monkeypatch.setattr(services, "retriever", InProcessRetriever(services.index, services.config))
+    monkeypatch.setattr(services.index, "refresh", lambda session: None)
     with Session(app.extensions["db_engine"]) as session:
         session.execute(update(IndexVersion).values(version=IndexVersion.version + 1))
         session.commit()
@@ -59,7 +60,7 @@ def test_readyz_is_503_naming_the_index_when_it_cannot_catch_up(app, client, mon
 
 
 def test_readyz_is_503_naming_the_model_when_it_is_not_loaded(app, client, monkeypatch):
-    monkeypatch.setattr(app.extensions["matching"], "embedder", SimpleNamespace(model=None, dimension=384))
+    monkeypatch.setattr(app.extensions["services"], "embedder", SimpleNamespace(model=None, dimension=384))
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json["checks"]["model"] == {"ok": False, "error": "the embedding model is not loaded"}

@@ -6,11 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher.index import MemberIndex
-from matcher.storage import (
-    MemberRow, create_schema, current_version, embedding_of, erase_member, make_engine, sync_index, to_profile,
-    touch,
-)
-from matcher.text_scoring import service_dimension
+from matcher.store.engine import create_schema, make_engine
+from matcher.store.erasure import erase_member
+from matcher.store.members import current_version, embedding_of, sync_index, to_profile, touch
+from matcher.store.models import MemberRow
+from matcher.text.adapter import service_dimension
 from tests.api.helpers import store_fixture_members
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sqlalchemy.orm import Session
 
-from matcher.storage import MemberRow
+from matcher.store.models import MemberRow
 from tests.api.helpers import create, snapshot
 
 
@@ -135,7 +135,7 @@ def test_block_is_recorded_once_and_rejects_self_and_unknown(app, client, keys, 
 
 
 def test_onboarding_keys_see_only_their_own_members(app, client, keys, member_body):
-    from matcher.storage import create_api_key
+    from matcher.store.keys import create_api_key
 
     with Session(app.extensions["db_engine"]) as session:
         _, other = create_api_key(session, "onboarding", "another-form")

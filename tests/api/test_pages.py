@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
-from markupsafe import escape
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.storage import MemberRow, Pairing, create_api_key
+from matcher.store.keys import create_api_key
+from matcher.store.models import MemberRow, Pairing
 from tests.api.helpers import create
 from tests.api.test_pairings import CRISIS, GRIEF, GRIEF_SUPPORTER
 

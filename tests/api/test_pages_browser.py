@@ -8,7 +8,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.storage import Pairing, create_api_key
+from matcher.store.keys import create_api_key
+from matcher.store.models import Pairing
 from tests.api.helpers import create
 from tests.api.test_pairings import CANCER_SUPPORTER, GRIEF, GRIEF_2, GRIEF_SUPPORTER
 from tests.conftest import ROOT

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matcher.storage import AuditEvent, Feedback, MemberRow, Pairing
+from matcher.store.models import AuditEvent, Feedback, MemberRow, Pairing
 from tests.api.helpers import create
 
 GRIEF = ("My husband died suddenly in January. The house is so quiet and I talk to his photo. "
@@ -64,7 +64,8 @@ def test_round_proposes_the_best_total_and_explains_who_is_left(client, keys, co
     assert stored[0].explanation == next(p["explanation"] for p in body["proposals"] if p["id"] == stored[0].id)
     # Proposals reserve their members: a second round has nobody left to pair.
     again = run_round(client, keys)
-    assert again["proposals"] == [] and again["unmatched"] == [{"member_id": cohort["udo"], "reason": "no compatible peer"}]
+    assert again["proposals"] == []
+    assert again["unmatched"] == [{"member_id": cohort["udo"], "reason": "no compatible peer"}]
 
 
 def test_list_filters_by_status_and_rejects_unknown_status(client, keys, cohort):
@@ -191,7 +192,7 @@ def test_feedback_from_either_member_once(client, keys, cohort, app):
 
 
 def test_feedback_only_for_own_members(client, keys, cohort, app):
-    from matcher.storage import create_api_key
+    from matcher.store.keys import create_api_key
     proposal = run_round(client, keys)["proposals"][0]
     client.post(f"/api/v1/pairings/{proposal['id']}/approve", json={}, headers=keys["coordinator"])
     with Session(app.extensions["db_engine"]) as session:

@@ -10,8 +10,11 @@ import re
 import pytest
 from sqlalchemy.orm import Session
 
-from matcher.storage import API_ROLES, Pairing
+from matcher.states import ApiRole
+from matcher.store.models import Pairing
 from tests.api.helpers import create
+
+API_ROLES = tuple(ApiRole)
 
 # Public on purpose: the API description, the probes a load balancer calls without a key, and the
 # coordinator pages' way in and out.

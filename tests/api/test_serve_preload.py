@@ -41,8 +41,10 @@ def test_preloading_without_a_database_leaves_loading_to_the_workers(app, monkey
     def down(session):
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    state = app.extensions["matching"]
-    monkeypatch.setattr(state, "retrieval", "in-process")
-    monkeypatch.setattr(state, "refresh", down)
+    from matcher.service.retrieval import InProcessRetriever
+
+    services = app.extensions["services"]
+    monkeypatch.setattr(services, "retriever", InProcessRetriever(services.index, services.config))
+    monkeypatch.setattr(services.index, "refresh", down)
     warm_index(app)   # no exception: gunicorn still starts, and /readyz reports the database
     assert "index not preloaded (OperationalError)" in caplog.text

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from matcher.storage import SuggestionEvent, utcnow
+from matcher.store.models import SuggestionEvent, utcnow
 from tests.api.helpers import create
 
 GRIEF = ("My husband died suddenly in January. The house is so quiet and I talk to his photo. "
@@ -15,6 +15,11 @@ GRIEF_SUPPORTER = ("When my wife passed away four years ago I could not cook or 
                    "A widowers' group got me through the first year of grief.")
 CANCER_SUPPORTER = ("I finished chemotherapy for lymphoma two years ago. I know the fear of scans "
                     "and the exhaustion of treatment.")
+
+
+def suggested_ids(client, headers, member_id: int) -> list[int]:
+    return [s["member_id"] for s in client.get(f"/api/v1/members/{member_id}/suggestions",
+                                               headers=headers).json["suggestions"]]
 
 
 def people(client, keys, member_body):
@@ -26,7 +31,8 @@ def people(client, keys, member_body):
                                           topics=["grief"], timezone="Europe/London", languages=["en"]))
     cancer = create(client, h, member_body(role="supporter", display_name="Mia K.", narrative=CANCER_SUPPORTER,
                                            capacity=2, topics=["cancer"], languages=["es"]))
-    never = create(client, h, member_body(role="supporter", display_name="Raj P.", narrative=GRIEF_SUPPORTER + " Again.",
+    never = create(client, h, member_body(role="supporter", display_name="Raj P.",
+                                          narrative=GRIEF_SUPPORTER + " Again.",
                                           availability=[{"day": "wed", "start": "03:00", "end": "04:00"}]))
     return seeker, grief, cancer, never
 
@@ -103,10 +109,11 @@ def test_a_new_member_is_suggested_at_once_and_a_deleted_one_never(client, keys,
     seeker, grief, cancer, _ = people(client, keys, member_body)
     h = keys["onboarding"]
     client.delete(f"/api/v1/members/{grief['id']}", headers=h)
-    ids = [s["member_id"] for s in client.get(f"/api/v1/members/{seeker['id']}/suggestions", headers=h).json["suggestions"]]
+    ids = suggested_ids(client, h, seeker["id"])
     assert ids == [cancer["id"]]
-    newcomer = create(client, h, member_body(role="peer", display_name="Lea", narrative=GRIEF_SUPPORTER + " I am a peer."))
-    ids = [s["member_id"] for s in client.get(f"/api/v1/members/{seeker['id']}/suggestions", headers=h).json["suggestions"]]
+    newcomer = create(client, h, member_body(role="peer", display_name="Lea",
+                                             narrative=GRIEF_SUPPORTER + " I am a peer."))
+    ids = suggested_ids(client, h, seeker["id"])
     assert ids[0] == newcomer["id"]
 
 
@@ -116,7 +123,7 @@ def test_a_changed_narrative_changes_the_suggestions(client, keys, member_body):
     client.patch(f"/api/v1/members/{seeker['id']}", json={
         "narrative": "Lymphoma came back and I start chemo again in May. The scans terrify me.",
         "topics": ["cancer"]}, headers=h)
-    ids = [s["member_id"] for s in client.get(f"/api/v1/members/{seeker['id']}/suggestions", headers=h).json["suggestions"]]
+    ids = suggested_ids(client, h, seeker["id"])
     assert ids[0] == cancer["id"]
 
 
@@ -133,11 +140,11 @@ def test_suggestions_are_recorded_and_spread_exposure(app, client, keys, member_
 
 def test_exposure_is_counted_in_the_window_and_only_for_candidates_near_the_top(app, client, keys, member_body,
                                                                                monkeypatch):
-    import api.matching
+    import matcher.service.suggestions as suggestions
     seeker, grief, cancer, never = people(client, keys, member_body)
     asked = []
-    counted = api.matching.recent_exposure
-    monkeypatch.setattr(api.matching, "recent_exposure",
+    counted = suggestions.recent_exposure
+    monkeypatch.setattr(suggestions, "recent_exposure",
                         lambda session, hours, ids: asked.extend(ids) or counted(session, hours, ids))
     engine = app.extensions["db_engine"]
     with Session(engine) as session:
@@ -147,7 +154,7 @@ def test_exposure_is_counted_in_the_window_and_only_for_candidates_near_the_top(
         session.commit()
     statements = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def record(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
@@ -177,7 +184,7 @@ def test_suggestions_for_an_unknown_member_are_a_404(client, keys):
 
 def test_the_service_ranks_with_the_shipped_text_pipeline(client, keys, member_body, embedder, monkeypatch):
     """Suggestion similarity is `peermatch evaluate`'s `peermatch` method (the adapter), not plain cosine."""
-    from matcher.text_scoring import TextScorer
+    from matcher.analysis.text_scorer import TextScorer
     seeker, grief, _, _ = people(client, keys, member_body)
     body = client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=1", headers=keys["onboarding"]).json
     raw = embedder.encode([GRIEF, GRIEF_SUPPORTER])
@@ -189,15 +196,15 @@ def test_the_service_ranks_with_the_shipped_text_pipeline(client, keys, member_b
 
 
 def test_exposure_lookup_asks_the_database_once_per_member_and_request(app, client, keys, member_body, monkeypatch):
-    import api.matching
+    import matcher.service.suggestions as suggestions
     seeker, grief, cancer, never = people(client, keys, member_body)
     client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=2", headers=keys["onboarding"])   # grief, cancer shown
     asked = []
-    counted = api.matching.recent_exposure
-    monkeypatch.setattr(api.matching, "recent_exposure",
+    counted = suggestions.recent_exposure
+    monkeypatch.setattr(suggestions, "recent_exposure",
                         lambda session, hours, ids: asked.append(list(ids)) or counted(session, hours, ids))
     with Session(app.extensions["db_engine"]) as session:
-        recent = api.matching.exposure_lookup(session, 72)
+        recent = suggestions.exposure_lookup(session, 72)
         assert recent([grief["id"], never["id"]]) == {grief["id"]: 1, never["id"]: 0}
         assert recent([never["id"], cancer["id"]]) == {never["id"]: 0, cancer["id"]: 1}
     assert asked == [[grief["id"], never["id"]], [cancer["id"]]]

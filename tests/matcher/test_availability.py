@@ -7,8 +7,15 @@ import numpy as np
 import pytest
 
 from matcher.availability import (
-    WEEK_MINUTES, bitmap_overlap_minutes, coming_week_start, overlap_intervals, overlap_minutes,
-    to_bitmap, to_local_windows, utc_intervals, validate_timezone,
+    WEEK_MINUTES,
+    bitmap_overlap_minutes,
+    coming_week_start,
+    overlap_intervals,
+    overlap_minutes,
+    to_bitmap,
+    to_local_windows,
+    utc_intervals,
+    validate_timezone,
 )
 from matcher.profiles import DAYS, ProfileError, Window
 
@@ -73,7 +80,8 @@ def test_same_windows_differ_between_a_dst_week_and_a_plain_week():
     london = [w("mon", "17:00", "19:00")]
     plain = date(2026, 1, 12)
     gap_week = date(2026, 3, 9)  # US on DST since 8 March, UK only from 29 March
-    assert overlap_minutes(utc_intervals(ny, "America/New_York", plain), utc_intervals(london, "Europe/London", plain)) == 120
+    assert overlap_minutes(utc_intervals(ny, "America/New_York", plain),
+                           utc_intervals(london, "Europe/London", plain)) == 120
     assert overlap_minutes(utc_intervals(ny, "America/New_York", gap_week),
                            utc_intervals(london, "Europe/London", gap_week)) == 60
 

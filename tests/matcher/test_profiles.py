@@ -4,7 +4,12 @@ from __future__ import annotations
 import pytest
 
 from matcher.profiles import (
-    ProfileError, Window, parse_availability, roles_compatible, validate_languages, validate_narrative,
+    ProfileError,
+    Window,
+    parse_availability,
+    roles_compatible,
+    validate_languages,
+    validate_narrative,
     validate_topics,
 )
 

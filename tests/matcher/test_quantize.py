@@ -36,10 +36,12 @@ def test_ranking_reads_float32_vectors_only_near_the_top_and_stays_exact(monkeyp
     centres = rng.normal(size=(4, 32))
     for i in range(1, 2001):
         vector = centres[i % 4] + 0.8 * rng.normal(size=32)
-        index.upsert(make_member(i, role="seeker" if i % 2 else "supporter", topics=()), vector / np.linalg.norm(vector))
+        member = make_member(i, role="seeker" if i % 2 else "supporter", topics=())
+        index.upsert(member, vector / np.linalg.norm(vector))
     read = []
     similarities = index.similarities
-    monkeypatch.setattr(index, "similarities", lambda rows, q, **kw: read.append(rows.size) or similarities(rows, q, **kw))
+    monkeypatch.setattr(index, "similarities",
+                        lambda rows, q, **kw: read.append(rows.size) or similarities(rows, q, **kw))
     for qid in (1, 3, 5):
         read.clear()
         got = rank(index.get(qid), index.embedding(qid), index, MatchConfig(), k=k)

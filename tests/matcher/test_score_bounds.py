@@ -66,7 +66,8 @@ def test_ranking_scores_little_more_than_the_k_it_returns_and_equals_brute_force
         query, k = index.get(qid), 5
         scored.clear()
         got = rank(query, index.embedding(qid), index, config, k=k, exposure=exposure)
-        assert len(got.suggestions) == k and len(scored) <= 2 * k + 2   # k to choose, k to explain (the old bound: hundreds)
+        # k to choose, k to explain (the old bound scored hundreds)
+        assert len(got.suggestions) == k and len(scored) <= 2 * k + 2
         pairs = sorted(((ranking.score_pair(query, index.members[r], float(index.embeddings[r] @ index.embedding(qid)),
                                             60 * 3, index, config, exposure.get(index.members[r].id, 0)).score, -r)
                         for r in range(index.size) if r != index.row_of[qid] and _compatible(query, index.members[r])),
@@ -74,7 +75,8 @@ def test_ranking_scores_little_more_than_the_k_it_returns_and_equals_brute_force
         assert [s.score for s in got.suggestions] == [score for score, _ in pairs]
         asked = []
         lookup = rank(query, index.embedding(qid), index, config, k=k,   # exposure asked for, not handed over
-                      exposure=lambda ids: asked.extend(ids) or {i: exposure[i] for i in ids if i in exposure})
+                      exposure=lambda ids, asked=asked: asked.extend(ids)
+                      or {i: exposure[i] for i in ids if i in exposure})
         assert [(s.member_id, s.score) for s in lookup.suggestions] == [(s.member_id, s.score) for s in got.suggestions]
         assert k <= len(asked) <= 256 and len(set(asked)) == len(asked)   # candidates near the top, once each
 

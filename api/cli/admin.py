@@ -1,0 +1,120 @@
+"""Operators' commands: the schema, fixture members, embeddings, the pgvector store, API keys, serving."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import click
+
+from api import cli
+from matcher.fixtures import FixturesMissingError, default_fixtures_path, read_fixture_members
+from matcher.service import onboarding
+from matcher.service.access import create_key as make_key
+from matcher.service.access import revoke_key as end_key
+from matcher.service.database import rebuild_vectors as refill_vectors
+from matcher.service.errors import SetupError
+from matcher.states import ApiRole
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema with its migrations (safe to run again)."""
+    cli.database()
+    click.echo("Database ready.")
+
+
+@click.command("load-fixtures")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A fixture file {\"members\": [...]}; default: the fixture members shipped with peermatch.")
+def load_fixtures(path: str | None) -> None:
+    """Load fixture members (skipping ones already there) and embed them."""
+    try:
+        fields = read_fixture_members(path or default_fixtures_path())
+    except FixturesMissingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db, model = cli.database(), cli.embedder()
+    with db.session() as session:
+        added = onboarding.load_members(session, model, fields, progress=True)
+        embedded = len(added) + onboarding.embed_outdated(session, model, progress=True)
+        session.commit()
+    click.echo(f"Loaded {len(added)} new fixture members.")
+    click.echo(f"Embedded {embedded} narratives with {model.model_id}.")
+
+
+@click.command("embed")
+def embed() -> None:
+    """Embed narratives that are new, changed, or were embedded by another model."""
+    db, model = cli.database(), cli.embedder()
+    with db.session() as session:
+        count = onboarding.embed_outdated(session, model, progress=True)
+        session.commit()
+    click.echo(f"Embedded {count} narratives with {model.model_id}.")
+
+
+@click.command("rebuild-vectors")
+@click.option("--build-memory", default=None, metavar="SIZE",
+              help="maintenance_work_mem for the HNSW build, e.g. 4GB (a million members need about 2GB).")
+def rebuild_vectors(build_memory: str | None) -> None:
+    """Refill PostgreSQL's pgvector store from the members table (after writes that bypassed the ORM)."""
+    db = cli.database()
+    with db.session() as session:
+        try:
+            count = refill_vectors(session, build_memory)
+        except SetupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        session.commit()
+    click.echo(f"The pgvector store holds {count} members.")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16))
+@click.option("--debug", is_flag=True, help="Use Flask's development server instead of gunicorn.")
+def serve(host: str, port: int, workers: int, debug: bool) -> None:
+    """Serve the API and coordinator pages."""
+    cli.embedder()  # fail here, with one clear sentence, if the model cannot be loaded
+    cli.database().dispose()   # migrate once, before the workers start
+    if debug:
+        from api import create_app
+
+        logging.basicConfig(format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
+        for name in ("api", "matcher"):   # not the root logger: SQLAlchemy at INFO logs every statement
+            logging.getLogger(name).setLevel(logging.INFO)
+        create_app().run(host=host, port=port, debug=True, use_reloader=False)
+        return
+    # One torch/BLAS thread per worker: with several workers on few cores, more threads only fight
+    # (measured by bench.load: 2.4 requests/s with torch's default threads, 15 with one).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf",
+                               "--workers", str(workers), "--bind", f"{host}:{port}", "--timeout", "120",
+                               "api.wsgi:app"])
+
+
+@click.command("create-key")
+@click.option("--role", required=True, type=click.Choice([role.value for role in ApiRole]))
+@click.option("--name", required=True, help="Who the key is for, e.g. 'signup-form'.")
+def create_key(role: str, name: str) -> None:
+    """Create an API key; the key is printed once, alone on the last line."""
+    db = cli.database()
+    with db.session() as session:
+        caller, plaintext = make_key(session, role, name)
+        session.commit()
+    click.echo(f"Created {role} key #{caller.key_id} for {name!r}. Store it now: it is not shown again.")
+    click.echo(plaintext)
+
+
+@click.command("revoke-key")
+@click.argument("key_id", type=int)
+def revoke_key(key_id: int) -> None:
+    """Revoke the API key with id KEY_ID."""
+    db = cli.database(migrate=False)
+    with db.session() as session:
+        if not end_key(session, key_id):
+            raise click.ClickException(f"No API key with id {key_id}.")
+        session.commit()
+    click.echo(f"Revoked key #{key_id}.")
+
+
+COMMANDS = (init_db, load_fixtures, embed, rebuild_vectors, serve, create_key, revoke_key)

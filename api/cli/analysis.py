@@ -1,0 +1,145 @@
+"""Analyst commands of the `peermatch` CLI: offline evaluation of text matching on labelled data."""
+from __future__ import annotations
+
+import csv
+import json
+import warnings
+from typing import TYPE_CHECKING
+
+import click
+import numpy as np
+
+from matcher.analysis.evaluation import (
+    AVERAGES,
+    METHODS,
+    MissingColumnError,
+    evaluate_texts,
+    evaluated_queries,
+    read_labelled_csv,
+)
+from matcher.analysis.text_scorer import AdapterUnavailableWarning
+from matcher.text.adapter import DEFAULT_ADAPTER_PATH, TextAdapter
+
+if TYPE_CHECKING:
+    from matcher.text.embedding import Embedder
+
+
+def _parse_methods(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, ...]:
+    methods = tuple(dict.fromkeys(m.strip() for m in value.split(",") if m.strip()))
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise click.BadParameter(f"use a comma-separated list of {', '.join(METHODS)}; got {value!r}.")
+    return methods
+
+
+def _read(path: str, text_columns: tuple[str, ...], label_column: str,
+          label_separator: str | None) -> tuple[list[str], list]:
+    try:
+        return read_labelled_csv(path, text_columns, label_column, label_separator)
+    except (OSError, UnicodeError, csv.Error) as exc:  # UnicodeError first: it is also a ValueError
+        raise click.ClickException(f"Cannot read {path} as a UTF-8 CSV file with a header row: {exc}") from exc
+    except MissingColumnError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--text-column' / '--label-column'") from exc
+    except ValueError as exc:
+        raise click.ClickException(f"{path}: {exc}") from exc
+
+
+def analysis_embedder(ctx: click.Context) -> Embedder:
+    """The embedder passed in `ctx.obj["embedder"]` (tests, notebooks), else the project's model."""
+    given = ctx.obj.get("embedder") if isinstance(ctx.obj, dict) else None
+    if given is not None:
+        return given
+    from api import cli
+
+    return cli.embedder()
+
+
+def _shipped_adapter() -> TextAdapter | None:
+    return TextAdapter.load(DEFAULT_ADAPTER_PATH) if DEFAULT_ADAPTER_PATH.is_file() else None
+
+
+def _select_rows(texts: list[str], labels: list, limit: int | None, seed: int,
+                 heldout: bool) -> tuple[list[str], list]:
+    keep = np.ones(len(texts), dtype=bool)
+    if heldout:
+        adapter = _shipped_adapter()
+        if adapter is None:
+            raise click.UsageError(f"--heldout needs the text adapter {DEFAULT_ADAPTER_PATH}, which is missing.")
+        keep &= ~adapter.trained_on(texts)
+    rows = np.flatnonzero(keep)
+    if limit is not None and limit < rows.size:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
+    return [texts[i] for i in rows], [labels[i] for i in rows]
+
+
+def _warn_if_trained_on(texts: list[str]) -> None:
+    adapter = _shipped_adapter()
+    leaked = int(adapter.trained_on(texts).sum()) if adapter is not None else 0
+    if leaked:
+        click.echo(f"Warning: {leaked} of {len(texts)} rows trained the text adapter, so 'peermatch' scores "
+                   "are optimistic; add --heldout for a fair comparison.", err=True)
+
+
+def _evaluate_noting_fallback(texts: list[str], labels: list, k: int, embedder: Embedder,
+                              methods: tuple[str, ...], average: str, seed: int) -> dict[str, dict[str, float]]:
+    """`evaluate_texts`, turning the adapter's fallback warning into a note on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AdapterUnavailableWarning)
+        results = evaluate_texts(texts, labels, k, embedder, methods, average, seed, progress=True)
+    for warning in caught:
+        if issubclass(warning.category, AdapterUnavailableWarning):
+            click.echo(f"Note: {warning.message}", err=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return results
+
+
+def _echo_table(results: dict[str, dict[str, float]], n_rows: int, n_queries: int, k: int, average: str) -> None:
+    metrics = list(next(iter(results.values())))
+    click.echo(f"{n_rows} rows, {n_queries} queries ranked against all other rows; "
+               f"{average}-averaged, k={k}.")
+    click.echo(f"{'method':<10}" + "".join(f"{m:>13}" for m in metrics))
+    for method, values in results.items():
+        click.echo(f"{method:<10}" + "".join(f"{values[m]:>13.4f}" for m in metrics))
+
+
+@click.command("evaluate")
+@click.option("--data", "path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="A UTF-8 CSV file with a header row.")
+@click.option("--text-column", "text_columns", multiple=True, default=("text",), show_default=True,
+              help="Column with the text; repeat to join several columns with a space (e.g. title, text).")
+@click.option("--label-column", default="label", show_default=True, help="Column with the label.")
+@click.option("--label-separator", default=None,
+              help="Split the label column on this string for multi-label rows (e.g. '|').")
+@click.option("--k", default=5, show_default=True, type=click.IntRange(1, 100), help="Cut-off of the @k metrics.")
+@click.option("--methods", default=",".join(METHODS), show_default=True, callback=_parse_methods,
+              help="Comma-separated methods to compare.")
+@click.option("--limit", type=click.IntRange(2), default=None,
+              help="Evaluate a random sample of this many rows (seeded by --seed; file order kept).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of --limit and of the random baseline.")
+@click.option("--average", type=click.Choice(AVERAGES), default="query", show_default=True,
+              help="Mean over queries, or over labels (mean of each label's query mean).")
+@click.option("--heldout", is_flag=True,
+              help="Keep only rows the shipped text adapter was not trained on (a fair test of 'peermatch').")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object {method: {metric: value}} and nothing else.")
+@click.pass_context
+def evaluate(ctx: click.Context, path: str, text_columns: tuple[str, ...], label_column: str,
+             label_separator: str | None, k: int, methods: tuple[str, ...], limit: int | None, seed: int,
+             average: str, heldout: bool, as_json: bool) -> None:
+    """Rank every row of a labelled CSV against the others by text alone and score each method.
+
+    A row is a good match for another when they share a label.
+    """
+    texts, labels = _read(path, text_columns, label_column, label_separator)
+    texts, labels = _select_rows(texts, labels, limit, seed, heldout)
+    n_queries = evaluated_queries(labels) if len(texts) >= 2 else 0
+    if n_queries == 0:
+        raise click.ClickException("No row shares a label with another row, so nothing can be scored.")
+    if "peermatch" in methods and not heldout:
+        _warn_if_trained_on(texts)
+    results = _evaluate_noting_fallback(texts, labels, k, analysis_embedder(ctx), methods, average, seed)
+    if as_json:
+        click.echo(json.dumps(results))
+    else:
+        _echo_table(results, len(texts), n_queries, k, average)

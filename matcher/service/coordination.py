@@ -1,0 +1,87 @@
+"""What the coordinator pages show: the review queue, a pair side by side, a held member.
+
+Plain data for templates; narratives appear here because coordinators read them to decide.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.availability import coming_week_start, weekly_grid
+from matcher.service.context import Services
+from matcher.service.errors import NotFoundError
+from matcher.service.review import current_overlap, get_pairing, week_intervals
+from matcher.states import PairingStatus
+from matcher.store import Session
+from matcher.store.audit import hold_reasons
+from matcher.store.members import display_names, held_members, live_member
+from matcher.store.models import MemberRow, Pairing, PairingRound
+from matcher.store.pairings import last_round, pairings_in
+from matcher.text.embedding import split_sentences
+from matcher.text.explanation import best_sentence_pair
+
+
+@dataclass
+class ReviewQueue:
+    held: list[MemberRow]
+    hold_reasons: dict[int, list[str]]
+    proposals: list[Pairing]
+    approved: list[Pairing]
+    last_round: PairingRound | None
+    names: dict[int, str]
+
+
+@dataclass
+class PairView:
+    pairing: Pairing
+    seeker: MemberRow
+    supporter: MemberRow
+    sentences: dict[str, list[tuple[str, bool]]]   # side -> (sentence, is the best match)
+    grid: np.ndarray                                # `availability.weekly_grid` in the coordinator's zone
+    overlap: int
+
+
+def review_queue(session: Session) -> ReviewQueue:
+    """Held members first, then the proposals awaiting a decision (best first), then who the last round left out."""
+    held = held_members(session)
+    proposals = pairings_in(session, PairingStatus.PROPOSED, best_first=True)
+    approved = pairings_in(session, PairingStatus.APPROVED)
+    latest = last_round(session)
+    ids = {i for p in proposals + approved for i in p.member_ids}
+    ids |= {u["member_id"] for u in (latest.unmatched if latest else [])}
+    return ReviewQueue(held, hold_reasons(session, [m.id for m in held]), proposals, approved, latest,
+                       display_names(session, ids))
+
+
+def pair_view(session: Session, services: Services, pairing_id: int, tz: str) -> PairView:
+    """Both members of a pairing, their narratives as sentences with the best match marked, and their week."""
+    pairing = get_pairing(session, pairing_id)
+    seeker, supporter = session.get(MemberRow, pairing.seeker_id), session.get(MemberRow, pairing.supporter_id)
+    if seeker is None or supporter is None:
+        raise NotFoundError(f"Pairing {pairing_id} refers to a member that does not exist.", "pairing_id")
+    week = coming_week_start()
+    grid = weekly_grid(week_intervals(seeker, week), week_intervals(supporter, week), tz, week)
+    return PairView(pairing, seeker, supporter, marked_sentences(seeker, supporter, services), grid,
+                    current_overlap(seeker, supporter))
+
+
+def marked_sentences(a: MemberRow, b: MemberRow, services: Services) -> dict[str, list[tuple[str, bool]]]:
+    """Each narrative as (sentence, is the best match) pairs."""
+    if not a.narrative or not b.narrative:
+        return {"seeker": [], "supporter": []}
+    best = best_sentence_pair(a.narrative, b.narrative, services.embedder)
+    return {side: [(s, i == best[f"index_{k}"]) for i, s in enumerate(split_sentences(row.narrative or ""))]
+            for side, k, row in (("seeker", "a", a), ("supporter", "b", b))}
+
+
+def held_member(session: Session, member_id: int) -> tuple[MemberRow, list[str]]:
+    """A live member and, if the safety screen held them, the rules it matched."""
+    row = live_member(session, member_id)
+    if row is None:
+        raise NotFoundError(f"No member with id {member_id}.", "member_id")
+    return row, hold_reasons(session, [member_id]).get(member_id, [])
+
+
+def pairing_names(session: Session, pairing: Pairing) -> dict[int, str]:
+    return display_names(session, set(pairing.member_ids))

@@ -1,0 +1,57 @@
+"""The service's database: one engine for a URL, its migrations, and sessions on it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from matcher.service.errors import SetupError
+from matcher.store import Session
+from matcher.store.engine import DEFAULT_DATABASE_URL, create_schema, make_engine
+from matcher.store.vectors import rebuild_vector_store, stored_vector_dimension, vector_store_dimension
+
+__all__ = ["DEFAULT_DATABASE_URL", "Database", "rebuild_vectors"]
+
+
+class Database:
+    """An engine for `url` (a SQLite file's folder is created), migrated on demand.
+
+    Sessions keep loaded rows usable after a commit (``expire_on_commit=False``): a view serialises
+    what it committed without reading it again.
+    """
+
+    def __init__(self, url: str = DEFAULT_DATABASE_URL) -> None:
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        self.engine = make_engine(url)
+
+    def migrate(self) -> None:
+        """Apply the migrations this code needs (a no-op when they are in)."""
+        create_schema(self.engine)
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def vector_dimension(self) -> int:
+        """The pgvector store's dimension, or 0 when the database has none."""
+        return stored_vector_dimension(self.engine)
+
+    def dispose(self) -> None:
+        """Close every pooled connection (before a fork, and when a command ends)."""
+        self.engine.dispose()
+
+
+def rebuild_vectors(session: Session, build_memory: str | None = None) -> int:
+    """Refill the pgvector store from the members table; returns how many vectors it holds.
+
+    Raises
+    ------
+    SetupError: the database has no pgvector store.
+    """
+    if not vector_store_dimension(session.connection()):
+        raise SetupError("This database has no pgvector store (it needs PostgreSQL with the vector extension); "
+                         "suggestions use the in-process index.")
+    return rebuild_vector_store(session, build_memory=build_memory)

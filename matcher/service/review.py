@@ -1,0 +1,155 @@
+"""The coordinator's decisions on pairings, members' feedback, repeat requests and safety holds.
+
+Every change writes an audit event; a conflict raises `ConflictError` before anything is kept
+(the caller rolls back). Approval re-checks what may have changed since the round, under a lock.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from matcher.availability import Interval, coming_week_start, overlap_minutes, utc_intervals
+from matcher.config import MatchConfig
+from matcher.profiles import Window
+from matcher.service.errors import ConflictError, InvalidInputError, NotFoundError
+from matcher.service.listing import Page, paginate
+from matcher.states import ACTIVE_STATUSES, TRANSITIONS, Decision, MemberStatus, PairingStatus
+from matcher.store import Session
+from matcher.store.audit import audit
+from matcher.store.exclusions import excluded_either_way
+from matcher.store.members import touch
+from matcher.store.models import AuditEvent, Feedback, MemberRow, Pairing, RepeatRequest
+from matcher.store.pairings import (
+    active_pairing_counts,
+    ended_pairing_between,
+    has_feedback,
+    lock_members,
+    pairing_history,
+    pairings_query,
+    repeat_request_of,
+)
+
+RATEABLE_STATUSES = (PairingStatus.APPROVED, PairingStatus.ENDED)
+
+
+def get_pairing(session: Session, pairing_id: int) -> Pairing:
+    pairing = session.get(Pairing, pairing_id)
+    if pairing is None:
+        raise NotFoundError(f"No pairing with id {pairing_id}.", "pairing_id")
+    return pairing
+
+
+def list_pairings(session: Session, status: str | None, round_id: int | None, page: int, per_page: int) -> Page:
+    """Pairings, optionally of one status or round, oldest first."""
+    return paginate(session, pairings_query(status, round_id), Pairing.id, page, per_page)
+
+
+def history(session: Session, pairing_id: int) -> list[AuditEvent]:
+    """Every change to the pairing: who, when, what and why, oldest first."""
+    get_pairing(session, pairing_id)
+    return pairing_history(session, pairing_id)
+
+
+def decide(session: Session, config: MatchConfig, pairing_id: int, decision: Decision, actor: str,
+           reason: str | None = None) -> Pairing:
+    """Approve, reject or end a pairing, re-checking what may have changed since it was proposed.
+
+    Raises
+    ------
+    NotFoundError: no such pairing.
+    ConflictError: the pairing is not in the status `decision` needs, or (approval) it is no longer possible.
+    """
+    source, target = TRANSITIONS[decision]
+    pairing = get_pairing(session, pairing_id)
+    members = lock_members(session, list(pairing.member_ids))
+    session.refresh(pairing)
+    if pairing.status != source:
+        raise ConflictError(f"This pairing is {pairing.status}; only a {source} pairing can be {target}.", "status")
+    if decision == Decision.APPROVE:
+        check_still_possible(session, config, pairing, members)
+    previous = pairing.status
+    pairing.status, pairing.reason = target, reason
+    audit(session, actor, "ended" if decision == Decision.END else decision, pairing_id=pairing.id, reason=reason,
+          detail={"from": previous, "to": target})
+    touch(session, *members.values())
+    return pairing
+
+
+def check_still_possible(session: Session, config: MatchConfig, pairing: Pairing,
+                         members: dict[int, MemberRow]) -> None:
+    """Approval re-checks, inside the locked transaction: both members, capacity, blocks, availability."""
+    for member_id in pairing.member_ids:
+        row = members.get(member_id)
+        if row is None or row.deleted_at is not None:
+            raise ConflictError(f"Member {member_id} has left; this pairing cannot be approved.")
+        if row.status != MemberStatus.ACTIVE:
+            raise ConflictError(f"Member {member_id} is paused; this pairing cannot be approved now.")
+        if row.needs_review:
+            raise ConflictError(f"Member {member_id} is held for review; release the hold first.")
+    counts = active_pairing_counts(session, list(pairing.member_ids), statuses=ACTIVE_STATUSES,
+                                   exclude_pairing=pairing.id)
+    for member_id in pairing.member_ids:
+        row = members[member_id]
+        if counts.get(member_id, 0) >= row.capacity:
+            raise ConflictError(f"Member {member_id} has no free capacity left "
+                                f"({counts.get(member_id, 0)} of {row.capacity} places taken).")
+    if excluded_either_way(session, pairing.seeker_id, pairing.supporter_id):
+        raise ConflictError("One of the two members has blocked or declined the other.")
+    minutes = current_overlap(members[pairing.seeker_id], members[pairing.supporter_id])
+    if minutes < config.min_overlap_minutes:
+        raise ConflictError(f"Their weekly availability now overlaps {minutes} minutes; "
+                            f"at least {config.min_overlap_minutes} are needed.")
+
+
+def week_intervals(row: MemberRow, week: date) -> list[Interval]:
+    """The member's stored availability as UTC minutes of the week starting `week`."""
+    return utc_intervals([Window.parse(w) for w in row.availability], row.timezone, week)
+
+
+def current_overlap(a: MemberRow, b: MemberRow) -> int:
+    """Minutes both members are free in the coming week, from their stored availability now."""
+    week = coming_week_start()
+    return overlap_minutes(week_intervals(a, week), week_intervals(b, week))
+
+
+def give_feedback(session: Session, pairing_id: int, member_id: int, rating: int, would_continue: bool,
+                  comment: str | None, actor: str) -> Feedback:
+    """One member of an approved or ended pairing rates it, once."""
+    pairing = get_pairing(session, pairing_id)
+    if member_id not in pairing.member_ids:
+        raise InvalidInputError(f"Member {member_id} is not in pairing {pairing_id}.", "member_id")
+    if pairing.status not in RATEABLE_STATUSES:
+        raise ConflictError(f"This pairing is {pairing.status}; only approved or ended pairings can be rated.",
+                            "status")
+    if has_feedback(session, pairing_id, member_id):
+        raise ConflictError(f"Member {member_id} has already rated this pairing.", "member_id")
+    feedback = Feedback(pairing_id=pairing_id, member_id=member_id, rating=rating,
+                        would_continue=would_continue, comment=comment or None)
+    session.add(feedback)
+    session.flush()
+    audit(session, actor, "feedback", pairing_id=pairing_id, member_id=member_id,
+          detail={"rating": rating, "would_continue": would_continue})
+    return feedback
+
+
+def request_repeat(session: Session, member: MemberRow, peer_id: int, actor: str) -> RepeatRequest:
+    """Ask for a previous peer again: allowed only after an ended pairing of the two."""
+    if ended_pairing_between(session, member.id, peer_id) is None:
+        raise InvalidInputError(f"Member {peer_id} is not a previous peer of member {member.id} "
+                                "(no ended pairing of the two).", "peer_id")
+    request = repeat_request_of(session, member.id)
+    if request is None:
+        request = RepeatRequest(member_id=member.id, peer_id=peer_id)
+        session.add(request)
+    request.peer_id = peer_id
+    audit(session, actor, "repeat_requested", member_id=member.id, detail={"peer_id": peer_id})
+    return request
+
+
+def release_hold(session: Session, member: MemberRow, actor: str, reason: str) -> MemberRow:
+    """A coordinator has reviewed a held member and lets rounds include them again."""
+    if not member.needs_review:
+        raise ConflictError(f"Member {member.id} is not held for review.", "needs_review")
+    member.needs_review = False
+    audit(session, actor, "hold_released", member_id=member.id, reason=reason)
+    touch(session, member)
+    return member

@@ -1,0 +1,219 @@
+"""The pgvector store (PostgreSQL with the vector extension): member vectors and filter columns in SQL.
+
+Migration 0002 creates two tables only where `CREATE EXTENSION vector` works, each with one row
+per live member with an embedding: `member_vectors` holds the vector (HNSW index, cosine) and is
+written only when a vector is new or changed (every write to it is an HNSW insertion);
+`member_filters` holds copies of the columns the hard filters read, narrow so that counting
+them is cheap. Both are written in the flush that changes the member (so, like the in-process
+index, they see capacity used by pairings when the members are `touch`ed).
+"""
+from __future__ import annotations
+
+from typing import cast
+from weakref import WeakKeyDictionary
+
+import numpy as np
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    event,
+    false,
+    func,
+    inspect,
+    not_,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import UserDefinedType
+
+from matcher.profiles import ROLES, Member, roles_compatible
+from matcher.store.members import service_vectors_of, to_profile
+from matcher.store.models import MemberRow
+from matcher.store.pairings import active_pairing_counts
+
+VECTOR_TABLE, FILTER_TABLE = "member_vectors", "member_filters"
+HNSW_INDEX = "ix_member_vectors_embedding"   # created by migration 0002
+
+class Vector(UserDefinedType):
+    """pgvector's ``vector(n)``, sent in its text form so the pgvector Python package stays optional."""
+
+    cache_ok = True
+
+    def __init__(self, dimension: int) -> None:
+        self.dimension = dimension
+
+    def get_col_spec(self, **_kw) -> str:
+        return f"vector({self.dimension})"
+
+    def bind_processor(self, dialect):
+        return lambda value: None if value is None else str(np.asarray(value, dtype=np.float32).tolist())
+
+
+# all-MiniLM-L6-v2's 384 dimensions through the committed text adapter; other vectors stay in-process
+VECTOR_DIMENSION = 432
+_store = MetaData()             # not Base.metadata: create_all and the model diff never see these
+member_vectors = Table(
+    VECTOR_TABLE, _store,
+    Column("member_id", Integer, primary_key=True),
+    Column("embedding", Vector(VECTOR_DIMENSION), nullable=False),
+)
+member_filters = Table(
+    FILTER_TABLE, _store,
+    Column("member_id", Integer, primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("languages", ARRAY(String(16)), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("free_capacity", Integer, nullable=False),
+)
+_vector_dimension: WeakKeyDictionary[Engine, int] = WeakKeyDictionary()
+
+
+def vector_store_dimension(conn: Connection, cached: bool = True) -> int:
+    """The dimension of the pgvector store, or 0 when there is none (SQLite, or no vector extension).
+
+    The answer is kept per engine; `create_schema` forgets it after migrating.
+    """
+    if cached and conn.engine in _vector_dimension:
+        return _vector_dimension[conn.engine]
+    dimension = 0
+    if conn.dialect.name == "postgresql" and inspect(conn).has_table(VECTOR_TABLE):
+        dimension = conn.scalar(text("SELECT atttypmod FROM pg_attribute WHERE attrelid = "
+                                     "CAST(:t AS regclass) AND attname = 'embedding'"), {"t": VECTOR_TABLE})
+    _vector_dimension[conn.engine] = dimension
+    return dimension
+
+
+def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vectors_too: set[int]) -> None:
+    """Refresh the store's rows for `rows`; vectors only for ids in `vectors_too` (new or changed ones).
+
+    Erased members, and ones without a vector of `dimension`, leave the store.
+    """
+    counts = active_pairing_counts(session, [row.id for row in rows])
+    filters, vectors, drop = [], [], []
+    live = [row for row in rows if row.deleted_at is None and row.embedding is not None]
+    vector_of = {row.id: vector for row, vector in zip(live, service_vectors_of(live))}
+    for row in rows:
+        vector = vector_of.get(row.id)
+        if vector is None or vector.size != dimension:
+            drop.append(row.id)
+            continue
+        member = to_profile(row, counts.get(row.id, 0))
+        filters.append({"member_id": row.id, "role": member.role, "languages": list(member.languages),
+                        "active": member.status == "active" and not member.needs_review,
+                        "free_capacity": member.free_capacity})
+        if row.id in vectors_too:
+            vectors.append({"member_id": row.id, "embedding": vector})
+    conn = session.connection()
+    for table in (member_vectors, member_filters):
+        if drop:
+            conn.execute(delete(table).where(table.c.member_id.in_(drop)))
+    for table, values in ((member_vectors, vectors), (member_filters, filters)):
+        if values:
+            stmt = pg_insert(table)
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=[table.c.member_id],
+                set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "member_id"}), values)
+
+
+@event.listens_for(Session, "after_flush")
+def _sync_vector_store(session: Session, _flush_context) -> None:
+    rows = [obj for obj in (*session.new, *session.dirty) if isinstance(obj, MemberRow)]
+    dimension = vector_store_dimension(session.connection()) if rows else 0
+    if dimension:
+        changed = {row.id for row in rows if inspect(row).attrs.embedding.history.has_changes()}
+        write_vectors(session, rows, dimension, changed)
+
+
+def rebuild_vector_store(session: Session, batch_size: int = 2000, build_memory: str | None = None) -> int:
+    """Refill the pgvector store from the members table; returns how many vectors it holds.
+
+    The HNSW index, when there is one, is dropped first and built again over the full table (one
+    bulk build is far faster than a million single inserts). `build_memory` (e.g. ``"4GB"``) raises
+    ``maintenance_work_mem`` for that build; the graph of a million members needs about 2 GB.
+    """
+    dimension = vector_store_dimension(session.connection(), cached=False)
+    indexed = session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": HNSW_INDEX})
+    if indexed:
+        session.execute(text(f"DROP INDEX {HNSW_INDEX}"))
+    session.execute(delete(member_vectors))
+    session.execute(delete(member_filters))
+    stmt = (select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))
+            .order_by(MemberRow.id).execution_options(yield_per=batch_size))
+    for rows in session.scalars(stmt).partitions():
+        write_vectors(session, list(rows), dimension, {row.id for row in rows})
+        for row in rows:   # written: a million members never sit in the session at once
+            if row not in session.dirty:
+                session.expunge(row)
+    if indexed:
+        if build_memory:
+            session.execute(text("SELECT set_config('maintenance_work_mem', :m, true)"), {"m": build_memory})
+        session.execute(text(f"CREATE INDEX {HNSW_INDEX} ON member_vectors USING hnsw (embedding vector_cosine_ops)"))
+    return session.scalar(select(func.count()).select_from(member_vectors)) or 0
+
+
+def _sql_filters(query: Member, blocked: set[int], declined: set[int]) -> list[tuple[str, ColumnElement[bool]]]:
+    """The hard filters SQL can check, as (name, condition that removes a row), in ranking.FILTERS order."""
+    v = member_filters.c
+    return [
+        ("self", v.member_id == query.id),
+        ("inactive", not_(v.active)),
+        ("role", v.role.not_in([r for r in ROLES if roles_compatible(query.role, r)])),
+        ("language", not_(v.languages.overlap(list(query.languages)))),
+        ("blocked", v.member_id.in_(sorted(blocked))),
+        ("declined", v.member_id.in_(sorted(declined))),
+        ("capacity", v.free_capacity <= 0),
+    ]
+
+
+def vector_filter_counts(session: Session, query: Member, blocked: set[int], declined: set[int]) -> dict[str, int]:
+    """How many stored members each SQL-checkable filter removes (first filter wins), and how many pass."""
+    columns, earlier = [], cast(ColumnElement[bool], false())
+    for name, removes in _sql_filters(query, blocked, declined):
+        columns.append(func.count().filter(and_(removes, not_(earlier))).label(name))
+        earlier = or_(earlier, removes)
+    columns.append(func.count().filter(not_(earlier)).label("passed"))
+    return dict(session.execute(select(*columns).select_from(member_filters)).one()._mapping)
+
+
+def vector_candidates(session: Session, query: Member, embedding: np.ndarray, blocked: set[int],
+                      declined: set[int], limit: int, exact: bool = False) -> list[tuple[int, float, int]]:
+    """(member id, cosine similarity, free capacity) of members passing every SQL-checkable hard filter,
+    nearest first.
+
+    The HNSW index answers by default: approximate, and its candidate list (``hnsw.ef_search``,
+    set to `limit`, at most 1,000) is filtered afterwards, so it may return fewer than `limit`.
+    `exact` orders by an expression the index cannot serve, so PostgreSQL scans every row.
+    """
+    distance = member_vectors.c.embedding.op("<=>", return_type=Float)(
+        bindparam("query_vector", embedding, type_=Vector(embedding.size)))
+    stmt = (select(member_vectors.c.member_id, 1 - distance, member_filters.c.free_capacity)
+            .join(member_filters, member_filters.c.member_id == member_vectors.c.member_id)
+            .where(not_(or_(*(removes for _, removes in _sql_filters(query, blocked, declined)))))
+            .order_by(distance + 0.0 if exact else distance).limit(limit))
+    session.execute(text("SELECT set_config('hnsw.ef_search', :n, true)"), {"n": str(min(max(limit, 40), 1000))})
+    return [(member_id, float(similarity), free) for member_id, similarity, free in session.execute(stmt)]
+
+
+def forget_vector_dimension(engine: Engine) -> None:
+    """Drop the cached store dimension of `engine` (after a migration may have changed it)."""
+    _vector_dimension.pop(engine, None)
+
+
+def stored_vector_dimension(engine: Engine) -> int:
+    """`vector_store_dimension` on a connection of its own."""
+    with engine.connect() as conn:
+        return vector_store_dimension(conn)

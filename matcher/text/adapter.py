@@ -1,0 +1,121 @@
+"""How similar two narratives are: the text score the service ranks with and the evaluation measures.
+
+peermatch compares *adapted* embeddings. An all-MiniLM-L6-v2 vector ``x`` becomes
+
+    z = normalise([normalise(x - mean), lda_weight * normalise((x - mean) @ projection)])
+
+where ``mean`` and ``projection`` (the discriminant directions of a shrinkage LDA) were fitted on
+labelled peer-support text by ``python -m matcher.analysis.train_adapter``. The first half keeps everything
+the model knows; the second stresses the directions that separate support topics. The similarity
+of two narratives is ``z_a @ z_b`` (a cosine, in [-1, 1]).
+
+The fitted arrays are committed as ``matcher/text/artifacts/text_adapter.npz``. When that file is
+missing, or was fitted on another model's vectors, `TextScorer` falls back to plain embedding
+cosine and says so with an `AdapterUnavailableWarning`.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from matcher.text.embedding import normalise_rows
+
+ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
+DEFAULT_ADAPTER_PATH = ARTIFACT_DIR / "text_adapter.npz"
+
+
+def short_hash(text: str) -> int:
+    """The first 8 bytes of the text's SHA-256 as an unsigned integer (to recognise training rows)."""
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+
+@dataclass(frozen=True, eq=False)
+class TextAdapter:
+    """A fitted adapter: centring vector, discriminant projection and the weight between them."""
+
+    mean: np.ndarray
+    projection: np.ndarray
+    lda_weight: float
+    model_id: str
+    training_hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def input_dimension(self) -> int:
+        return int(self.mean.shape[0])
+
+    @property
+    def output_dimension(self) -> int:
+        return self.input_dimension + int(self.projection.shape[1])
+
+    def apply(self, embeddings: np.ndarray) -> np.ndarray:
+        """Adapted, L2-normalised float32 vectors of shape (n, output_dimension)."""
+        centred = np.asarray(embeddings, dtype=np.float64) - self.mean
+        parts = [normalise_rows(centred), self.lda_weight * normalise_rows(centred @ self.projection)]
+        return normalise_rows(np.hstack(parts))
+
+    def trained_on(self, texts: Iterable[str]) -> np.ndarray:
+        """A boolean mask: True for each text that was a training row of this adapter."""
+        hashes = np.array([short_hash(t) for t in texts], dtype=np.uint64)
+        return np.isin(hashes, self.training_hashes)
+
+    def save(self, path: str | Path) -> None:
+        """Write the adapter as one .npz file (arrays plus a JSON string of metadata)."""
+        meta = {**self.meta, "lda_weight": self.lda_weight, "model_id": self.model_id}
+        np.savez_compressed(Path(path), mean=self.mean.astype(np.float32),
+                            projection=self.projection.astype(np.float32),
+                            training_hashes=self.training_hashes.astype(np.uint64),
+                            meta=np.array(json.dumps(meta, sort_keys=True)))
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextAdapter:
+        """Read an adapter written by `save` (no pickles are loaded)."""
+        with np.load(Path(path), allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            return cls(mean=data["mean"].astype(np.float64), projection=data["projection"].astype(np.float64),
+                       lda_weight=float(meta["lda_weight"]), model_id=str(meta["model_id"]),
+                       training_hashes=data["training_hashes"], meta=meta)
+
+
+# --- what the service compares -------------------------------------------------------------
+
+ADAPTER_ENV = "PEERMATCH_TEXT_ADAPTER"   # a path to another adapter file, or "off" for plain cosine
+
+
+@functools.cache
+def _service_adapter(setting: str) -> TextAdapter | None:
+    if setting == "off":
+        return None
+    path = Path(setting) if setting else DEFAULT_ADAPTER_PATH
+    return TextAdapter.load(path) if path.is_file() else None
+
+
+def service_adapter(model_id: str | None, dimension: int) -> TextAdapter | None:
+    """The adapter the service ranks with for this model's vectors, or None (plain embedding cosine)."""
+    adapter = _service_adapter(os.environ.get(ADAPTER_ENV, ""))
+    if adapter is None or adapter.model_id != model_id or adapter.input_dimension != dimension:
+        return None
+    return adapter
+
+
+def service_vectors(embeddings: np.ndarray, model_id: str | None) -> np.ndarray:
+    """The vectors the service stores in its indexes: adapted when the adapter fits the model, else normalised.
+
+    Their dot products are peermatch's text similarity, the same one `peermatch evaluate` reports as
+    the ``peermatch`` method.
+    """
+    X = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
+    adapter = service_adapter(model_id, X.shape[1])
+    return adapter.apply(X) if adapter is not None else normalise_rows(X)
+
+
+def service_dimension(model_id: str | None, dimension: int) -> int:
+    adapter = service_adapter(model_id, dimension)
+    return adapter.output_dimension if adapter is not None else dimension

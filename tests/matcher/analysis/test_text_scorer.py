@@ -1,0 +1,101 @@
+"""The text adapter: fitting, saving, the committed artefact and the fallback to plain cosine."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from matcher.analysis.text_scorer import AdapterUnavailableWarning, TextScorer, fit_adapter, text_similarity_matrix
+from matcher.analysis.train_adapter import TrainingSet, cross_validate, pooled
+from matcher.text.adapter import DEFAULT_ADAPTER_PATH, TextAdapter
+from matcher.text.embedding import normalise_rows
+
+
+def two_topic_vectors(n_per_class: int = 40, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+    """Classes differ only along axis 0; axes 1-7 carry larger, label-free noise."""
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(0, 1.0, size=(2 * n_per_class, 8))
+    vectors[:, 0] = np.repeat([0.6, -0.6], n_per_class) + rng.normal(0, 0.1, 2 * n_per_class)
+    return normalise_rows(vectors), ["a"] * n_per_class + ["b"] * n_per_class
+
+
+def within_minus_between(vectors: np.ndarray, labels: list[str]) -> float:
+    sims = vectors @ vectors.T
+    same = np.equal.outer(labels, labels) & ~np.eye(len(labels), dtype=bool)
+    return float(sims[same].mean() - sims[~np.equal.outer(labels, labels)].mean())
+
+
+def test_fit_adapter_brings_same_label_vectors_together():
+    vectors, labels = two_topic_vectors()
+    adapter = fit_adapter(vectors, labels, shrinkage=0.5, lda_weight=2.0, model_id="toy")
+    adapted = adapter.apply(vectors)
+    assert adapted.shape == (80, adapter.output_dimension) == (80, 9)
+    np.testing.assert_allclose(np.linalg.norm(adapted, axis=1), 1.0, rtol=1e-5)
+    assert within_minus_between(adapted, labels) > within_minus_between(vectors, labels) + 0.2
+
+
+def test_fit_adapter_rejects_bad_input():
+    vectors, labels = two_topic_vectors()
+    with pytest.raises(ValueError, match="two different labels"):
+        fit_adapter(vectors, ["a"] * len(labels))
+    with pytest.raises(ValueError, match="shrinkage"):
+        fit_adapter(vectors, labels, shrinkage=1.5)
+
+
+def test_adapter_round_trips_through_a_file_and_recognises_training_texts(tmp_path):
+    vectors, labels = two_topic_vectors()
+    texts = [f"made-up text {i}" for i in range(len(labels))]
+    adapter = fit_adapter(vectors, labels, 0.3, 1.0, "toy", texts, {"note": "test"})
+    adapter.save(tmp_path / "adapter.npz")
+    loaded = TextAdapter.load(tmp_path / "adapter.npz")
+    assert (loaded.model_id, loaded.lda_weight, loaded.meta["note"]) == ("toy", 1.0, "test")
+    np.testing.assert_allclose(loaded.apply(vectors), adapter.apply(vectors), atol=1e-5)
+    assert loaded.trained_on([texts[0], "something new"]).tolist() == [True, False]
+
+
+def test_the_committed_adapter_is_small_and_fits_the_bundled_model():
+    assert DEFAULT_ADAPTER_PATH.stat().st_size < 5 * 1024 * 1024
+    adapter = TextAdapter.load(DEFAULT_ADAPTER_PATH)
+    assert adapter.model_id == "all-MiniLM-L6-v2"
+    assert adapter.input_dimension == 384
+    assert "python -m matcher.analysis.train_adapter" in adapter.meta["command"]
+
+
+def test_scorer_uses_the_committed_adapter():
+    vectors = normalise_rows(np.random.default_rng(1).normal(size=(5, 384)))
+    scorer = TextScorer(model_id="all-MiniLM-L6-v2").fit(vectors)
+    assert scorer.fallback_reason_ is None
+    assert scorer.transform(vectors).shape == (5, scorer.n_features_out_)
+    sims = text_similarity_matrix(vectors, vectors[:2], scorer)
+    assert sims.shape == (5, 2)
+    np.testing.assert_allclose(np.diag(sims[:2]), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("params, reason", [
+    ({"adapter_path": "no/such/adapter.npz"}, "No text adapter"),
+    ({"model_id": "another-model"}, "fitted on all-MiniLM-L6-v2"),
+])
+def test_scorer_falls_back_to_plain_cosine_and_says_so(params, reason):
+    vectors = normalise_rows(np.random.default_rng(2).normal(size=(4, 384)))
+    with pytest.warns(AdapterUnavailableWarning, match=reason):
+        scorer = TextScorer(**params).fit(vectors)
+    assert reason in scorer.fallback_reason_
+    np.testing.assert_allclose(scorer.similarity_matrix(vectors), vectors @ vectors.T, atol=1e-6)
+
+
+def test_scorer_without_adapter_on_purpose_is_silent_and_clonable():
+    vectors = normalise_rows(np.random.default_rng(3).normal(size=(3, 16)))
+    scorer = TextScorer(use_adapter=False).fit(vectors)
+    np.testing.assert_allclose(scorer.transform(vectors), vectors, atol=1e-6)
+    assert clone(scorer).get_params() == {"adapter_path": None, "model_id": None, "use_adapter": False}
+    with pytest.raises(ValueError, match="16-d"):
+        scorer.transform(vectors[:, :8])
+
+
+def test_cross_validation_of_the_training_script_prefers_the_adapter_on_separable_data():
+    vectors, labels = two_topic_vectors(60)
+    texts = [f"row {i}" for i in range(len(labels))]
+    sets = [TrainingSet("toy", texts, np.array(labels), vectors, "sha")]
+    embeddings, qualified = pooled(sets, [np.arange(len(labels))])
+    assert qualified[0] == "toy:a" and embeddings.shape == vectors.shape
+    assert cross_validate(sets, 0.5, 2.0, 5)["toy"] > cross_validate(sets, 0.5, 0.0, 5)["toy"]

@@ -1,0 +1,157 @@
+"""One contract, two retrievals: pgvector in PostgreSQL and the in-process index rank the fixtures alike."""
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+from alembic import command
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import matcher.service.retrieval as retrieval
+from matcher.config import MatchConfig
+from matcher.ranking import FILTERS, Ranking
+from matcher.service.database import Database
+from matcher.service.index_state import IndexState
+from matcher.service.retrieval import InProcessRetriever, PgvectorRetriever, choose_retrieval
+from matcher.service.suggestions import exclusions_of, exposure_lookup
+from matcher.states import ExclusionKind
+from matcher.store.engine import create_schema, make_engine, migration_config
+from matcher.store.members import touch
+from matcher.store.models import Exclusion, MemberRow, SuggestionEvent
+from tests.api.helpers import store_fixture_members
+
+SQL_FILTERS = FILTERS[:-1]   # every filter but availability runs in SQL
+DIMENSION = 432              # all-MiniLM-L6-v2 through the committed adapter
+
+
+def new_postgres_database(server, prefix: str) -> str:
+    name = f"{prefix}_{os.getpid()}"
+    server.psql(f"CREATE DATABASE {name};")
+    return server.get_uri(name).replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture(scope="module")
+def fixture_engine(postgres_server, embedder):
+    """PostgreSQL with the 364 fixture members embedded, a few held back by each hard filter, and exposure."""
+    engine = make_engine(new_postgres_database(postgres_server, "retrieval"))
+    create_schema(engine)
+    with Session(engine) as session:
+        rows = store_fixture_members(session, embedder)
+        for row in rows[3:300:40]:
+            row.status = "paused"
+        for row in rows[5:300:40]:
+            row.capacity = 0
+        rows[7].needs_review = True
+        session.add_all([Exclusion(member_id=rows[0].id, other_id=b.id, kind=ExclusionKind.BLOCK)
+                         for b in rows[1:40:3]])
+        session.add_all([Exclusion(member_id=d.id, other_id=rows[0].id, kind=ExclusionKind.DECLINE)
+                         for d in rows[2:40:5]])
+        session.add_all([SuggestionEvent(requester_id=rows[-1].id, suggested_id=r.id, config_digest="x")
+                         for r in rows[::7] for _ in range(r.id % 3)])
+        touch(session, *rows)
+        session.commit()
+    yield engine
+    engine.dispose()
+
+
+def retrievers(config: MatchConfig) -> dict:
+    return {"in-process": InProcessRetriever(IndexState(DIMENSION, config), config),
+            "pgvector": PgvectorRetriever(config, DIMENSION)}
+
+
+def both_rankings(engine, config: MatchConfig, chosen: dict, member_id: int, k: int) -> dict[str, Ranking]:
+    """Each retrieval's ranking for one member, with the exclusions and exposure a suggestion uses."""
+    out = {}
+    with Session(engine) as session:
+        blocked, declined = exclusions_of(session, member_id)
+        for name, retriever in chosen.items():
+            exposure = exposure_lookup(session, config.exposure_window_hours)
+            out[name] = retriever.rank(session, member_id, k, blocked, declined, exposure)
+    return out
+
+
+def approx_explanation(explanation: dict):
+    """The explanation with its numbers compared to 1e-4: the two paths' float32 dot products may
+    differ in the last bit, which can move a value rounded to 4 or 6 places by one unit."""
+    def walk(value):
+        if isinstance(value, float):
+            return pytest.approx(value, abs=1.01e-4)
+        if isinstance(value, dict):
+            return {key: walk(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        return value
+    return walk(explanation)
+
+
+def assert_same_ranking(in_process: Ranking, pgvector: Ranking) -> None:
+    assert [s.member_id for s in pgvector.suggestions] == [s.member_id for s in in_process.suggestions]
+    assert [s.score for s in pgvector.suggestions] == pytest.approx([s.score for s in in_process.suggestions],
+                                                                    abs=2e-6)
+    assert [s.explanation for s in pgvector.suggestions] == [approx_explanation(s.explanation)
+                                                             for s in in_process.suggestions]
+    assert {f: pgvector.filtered_out[f] for f in SQL_FILTERS} == {f: in_process.filtered_out[f] for f in SQL_FILTERS}
+    assert pgvector.config_digest == in_process.config_digest
+    assert pgvector.extra["certain"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("k", "every"), [(5, 2), (1, 7), (20, 7)])
+def test_pgvector_ranks_the_fixture_members_as_the_in_process_index_does(fixture_engine, k, every):
+    config = MatchConfig()
+    chosen = retrievers(config)
+    with Session(fixture_engine) as session:
+        ids = session.scalars(select(MemberRow.id).order_by(MemberRow.id)).all()
+    assert len(ids) == 364
+    for member_id in ids[::every]:
+        rankings = both_rankings(fixture_engine, config, chosen, member_id, k)
+        assert_same_ranking(rankings["in-process"], rankings["pgvector"])
+        assert rankings["in-process"].extra["search"] == "exact" and rankings["pgvector"].extra["search"] == "pgvector"
+
+
+@pytest.mark.postgres
+def test_a_ranking_led_by_availability_makes_pgvector_fetch_until_it_is_certain(fixture_engine, monkeypatch):
+    config = MatchConfig(w_similarity=0.1, w_availability=0.6, w_topics=0.2, w_preferences=0.1)
+    chosen = retrievers(config)
+    limits: list[int] = []
+    listed = retrieval.vector_candidates
+    monkeypatch.setattr(retrieval, "vector_candidates",
+                        lambda session, query, embedding, blocked, declined, limit, exact=False:
+                        limits.append(limit) or listed(session, query, embedding, blocked, declined, limit, exact))
+    fetches = []
+    for member_id in range(1, 365, 13):
+        limits.clear()
+        rankings = both_rankings(fixture_engine, config, chosen, member_id, 5)
+        fetches.append(list(limits))
+        assert_same_ranking(rankings["in-process"], rankings["pgvector"])
+        in_process, pgvector = rankings["in-process"], rankings["pgvector"]
+        if pgvector.extra["scored"] >= in_process.candidates + in_process.filtered_out["availability"]:
+            assert pgvector.filtered_out == in_process.filtered_out
+            assert pgvector.candidates == in_process.candidates
+    # similarity leads this score so little that the first list (128 peers) is not enough for some members:
+    # their ranking asked again for a four times longer one before it was certain
+    again = [f for f in fetches if len(f) > 1]
+    assert again and all(f[1] == 4 * f[0] for f in again)
+
+
+@pytest.mark.postgres
+def test_postgres_without_a_vector_store_falls_back_to_the_in_process_index(postgres_server, caplog):
+    url = new_postgres_database(postgres_server, "novector")
+    engine = make_engine(url)
+    create_schema(engine)
+    with engine.connect() as conn:
+        config = migration_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+        conn.commit()
+    engine.dispose()
+    database = Database(url)
+    caplog.set_level(logging.INFO, logger="matcher.service.retrieval")
+    assert choose_retrieval(database.dialect, database.vector_dimension(), DIMENSION) == "in-process"
+    assert "postgresql has no pgvector store" in caplog.text
+    with database.session() as session:   # writes work without the store
+        session.add(MemberRow(role="seeker", narrative="x", timezone="UTC", languages=["en"]))
+        session.commit()
+    database.dispose()
