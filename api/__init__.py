@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 from matcher.service.context import Services, build_services
 from matcher.service.database import DEFAULT_DATABASE_URL, Database
 from matcher.service.errors import DatabaseFault, SetupError, database_fault
+from matcher.service.instance import configured_secret_key, missing_secret_message
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Application factory: defaults, then the environment, then `test_config`."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(
-        SECRET_KEY=os.environ.get("PEERMATCH_SECRET_KEY", "dev-only-change-me"),
+        SECRET_KEY=None,        # None: PEERMATCH_SECRET_KEY, else instance/secret_key (`peermatch init-db` makes it)
         DATABASE_URL=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
         MAX_CONTENT_LENGTH=64 * 1024,
         API_TITLE="peermatch",
@@ -38,6 +39,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or configured_secret_key()
+    if not app.config["SECRET_KEY"]:
+        raise SystemExit(missing_secret_message())
     _init_database(app)
     try:
         app.extensions["services"] = build_services(

@@ -9,11 +9,17 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The tests' own instance folder, with a secret key as `peermatch init-db` leaves it (never the checkout's).
+os.environ["PEERMATCH_INSTANCE"] = tempfile.mkdtemp(prefix="peermatch-instance-")
+os.environ.pop("PEERMATCH_SECRET_KEY", None)
 
 from sqlalchemy.orm import Session
 
+from matcher.service.instance import ensure_secret_key
 from matcher.store.keys import create_api_key
 from matcher.text.embedding import Embedder
+
+ensure_secret_key()
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"

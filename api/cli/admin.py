@@ -14,13 +14,17 @@ from matcher.service.access import create_key as make_key
 from matcher.service.access import revoke_key as end_key
 from matcher.service.database import rebuild_vectors as refill_vectors
 from matcher.service.errors import SetupError
+from matcher.service.instance import configured_secret_key, ensure_secret_key, missing_secret_message
 from matcher.states import ApiRole
 
 
 @click.command("init-db")
 def init_db() -> None:
-    """Create or upgrade the database schema with its migrations (safe to run again)."""
+    """Create or upgrade the database schema, and make a secret key if none is set (safe to run again)."""
     cli.database()
+    path, created = ensure_secret_key()
+    if created:
+        click.echo(f"Created a secret key in {path} (keep it: it signs sessions and keys the export pseudonyms).")
     click.echo("Database ready.")
 
 
@@ -73,7 +77,11 @@ def rebuild_vectors(build_memory: str | None) -> None:
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16))
 @click.option("--debug", is_flag=True, help="Use Flask's development server instead of gunicorn.")
 def serve(host: str, port: int, workers: int, debug: bool) -> None:
-    """Serve the API and coordinator pages."""
+    """Serve the API and coordinator pages (outside --debug, only with a secret key configured)."""
+    if debug:
+        ensure_secret_key()
+    elif configured_secret_key() is None:
+        raise click.ClickException(missing_secret_message())
     cli.embedder()  # fail here, with one clear sentence, if the model cannot be loaded
     cli.database().dispose()   # migrate once, before the workers start
     if debug:
