@@ -100,6 +100,7 @@ def _init_api(app: Flask) -> None:
     from api.errors import register_error_handlers
     from api.health import init_health
     from api.pages import init_pages
+    from api.request_checks import init_request_checks
     from api.schemas import MAX_ID, ErrorSchema
 
     class PeermatchApi(Api):
@@ -118,5 +119,6 @@ def _init_api(app: Flask) -> None:
     for blueprint in (members.blp, suggestions.blp, pairings.rounds_blp, pairings.blp, exports.blp):
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    init_request_checks(app)
     init_pages(app)
     init_health(app)

@@ -15,10 +15,10 @@ def current_caller() -> Caller | None:
     """The caller's key from the Authorization header, or (pages only) from a coordinator's session cookie."""
     if "caller" in g:
         return g.caller
-    header = request.headers.get("Authorization", "")
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
     caller = None
-    if header.startswith("Bearer ") and header[7:].strip():
-        caller = authenticate(g.db, header[7:])
+    if scheme.lower() == "bearer" and token.strip():   # the scheme is case-insensitive (RFC 6750, RFC 9110)
+        caller = authenticate(g.db, token)
     elif request.blueprint == "pages" and cookie.get("key_id") is not None:   # pages only: they check CSRF
         caller = caller_by_key_id(g.db, cookie["key_id"])
     g.caller = caller

@@ -22,9 +22,12 @@ SUMMARY_WORDS = 3                      # one bit per word of that bitmap: is any
 Interval = tuple[int, int]
 
 
+NOT_A_PLACE = frozenset({"localtime", "Factory"})   # zoneinfo names that are no one's time zone
+
+
 @functools.cache
 def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - NOT_A_PLACE
 
 
 def validate_timezone(name: str, field: str = "timezone") -> str:

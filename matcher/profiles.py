@@ -22,7 +22,10 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_NARRATIVE_CHARS = 5000
 MAX_WINDOWS = 28
 
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_HHMM = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")   # matched whole (fullmatch): no trailing newline
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")          # Unicode's Cc characters
+LINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")   # the same but tab and line breaks
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 
 # ISO 639-1 codes (two letters); the languages a member can meet in.
 ISO_639_1 = frozenset(
@@ -46,7 +49,7 @@ class ProfileError(ValueError):
 
 def parse_hhmm(value: object, field: str = "time") -> int:
     """Minutes after midnight for a "HH:MM" string."""
-    match = _HHMM.match(value) if isinstance(value, str) else None
+    match = _HHMM.fullmatch(value) if isinstance(value, str) else None
     if not match:
         raise ProfileError(field, f"{value!r} is not a time of day in 24-hour HH:MM form.")
     return int(match.group(1)) * 60 + int(match.group(2))
@@ -157,6 +160,28 @@ def validate_topics(topics: list[str], field: str = "topics") -> tuple[str, ...]
     if len(out) > 20:
         raise ProfileError(field, "Give at most 20 topics.")
     return tuple(out)
+
+
+def check_text(value: str, field: str, *, multiline: bool = False, required: bool = False) -> str:
+    """`value`, if it is text a person could have written and we can store.
+
+    Raises
+    ------
+    ProfileError: a lone surrogate (not valid Unicode), a control character (tab and line breaks
+        are allowed where `multiline`), or, when `required`, nothing but whitespace and zero-width
+        characters.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ProfileError(field, "This text is not valid Unicode (it contains a lone surrogate).") from None
+    bad = (LINE_CONTROL if multiline else CONTROL).search(value)
+    if bad:
+        raise ProfileError(field, f"This text contains the control character U+{ord(bad.group()):04X}, "
+                                  "which is not allowed here.")
+    if required and not value.strip().strip(ZERO_WIDTH).strip():
+        raise ProfileError(field, "This must not be empty, or only spaces or invisible characters.")
+    return value
 
 
 def validate_narrative(text: str, field: str = "narrative") -> str:

@@ -64,13 +64,14 @@ BAD_BODIES = [
     ({"availability": [{"day": "mon", "start": "7pm", "end": "21:00"}]}, "availability[0].start", "HH:MM"),
     ({"availability": [{"day": "someday", "start": "18:00", "end": "21:00"}]}, "availability[0].day", "one of"),
     ({"availability": []}, "availability", "Length"),
-    ({"languages": ["klingon"]}, "languages", "ISO 639-1"),
-    ({"languages": []}, "languages", "Length"),
+    ({"languages": ["klingon"]}, "languages[0]", "ISO 639-1"),
+    ({"languages": ["EN"]}, "languages[0]", "lower-case"),
+    ({"languages": []}, "languages", "at least one language"),
     ({"role": "therapist"}, "role", "one of"),
     ({"narrative": "x" * 5001}, "narrative", "5000"),
     ({"narrative": "   "}, "narrative", "empty"),
     ({"capacity": -1}, "capacity", "greater"),
-    ({"display_name": ""}, "display_name", "Length"),
+    ({"display_name": ""}, "display_name", "must not be empty"),
     ({"favourite_colour": "teal"}, "favourite_colour", "not a field"),
 ]
 
