@@ -70,7 +70,7 @@ class Member(MethodView):
     @blp.response(204)
     def delete(self, member_id):
         """Erase the member's narrative, embedding and name; pairings and audit keep only an id."""
-        onboarding.erase(g.db, onboarding.member_for(g.db, member_id, caller()))
+        onboarding.erase(g.db, onboarding.member_for(g.db, member_id, caller()), caller())
         g.db.commit()
         return "", 204
 
@@ -78,7 +78,7 @@ class Member(MethodView):
 def _exclude(member_id: int, other_id: int, kind: ExclusionKind):
     """Store a block or decline; 201 when new, 200 when it was already there."""
     row = onboarding.member_for(g.db, member_id, caller())
-    exclusion, created = onboarding.exclude_peer(g.db, row, other_id, kind)
+    exclusion, created = onboarding.exclude_peer(g.db, row, other_id, kind, caller())
     g.db.commit()
     return exclusion, 201 if created else 200
 

@@ -5,6 +5,7 @@ import heapq
 import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 import numpy as np
 
@@ -125,6 +126,20 @@ def _id_mask(index: MemberIndex, ids: set[int], rows: np.ndarray | None = None) 
     mask = np.zeros(index.size, dtype=bool)
     mask[hits] = True
     return mask
+
+
+def pair_failure(query: Member, peer: Member, config: MatchConfig, blocked: set[int] | None = None,
+                 declined: set[int] | None = None, week_start: date | None = None) -> str | None:
+    """The first hard filter (a name in `FILTERS`) that keeps `peer` out of `query`'s suggestions, or None.
+
+    The very masks `rank` applies, on an index holding `peer` alone, so that a decision checked
+    again later (approving a proposed pair) follows the same rules as the ranking that proposed it.
+    Only `peer`'s activity and capacity are looked at: check both directions for both members'.
+    """
+    index = MemberIndex(1, week_start, initial_rows=1)
+    index.upsert(peer, np.ones(1, dtype=np.float32))
+    masks, _, _ = filter_masks(query, index, config, blocked or set(), declined or set())
+    return next((name for name in FILTERS if masks[name][0]), None)
 
 
 def rank(query: Member, query_embedding: np.ndarray, index: MemberIndex, config: MatchConfig,

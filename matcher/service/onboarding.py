@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from matcher.service.access import Caller
-from matcher.service.errors import InvalidInputError, NotFoundError
+from matcher.service.errors import ConflictError, InvalidInputError, NotFoundError
 from matcher.service.listing import Page, paginate
-from matcher.states import ExclusionKind
+from matcher.states import ACTIVE_STATUSES, ExclusionKind
 from matcher.store import Session
 from matcher.store.audit import audit
 from matcher.store.erasure import erase_member
@@ -25,6 +25,7 @@ from matcher.store.members import (
     touch,
 )
 from matcher.store.models import Exclusion, MemberRow
+from matcher.store.pairings import active_pairing_counts, has_met
 from matcher.text.embedding import Embedder, text_hash
 from matcher.text.safety import SafetyScreen
 
@@ -95,7 +96,17 @@ def create_member(session: Session, embedder: Embedder, safety: SafetyScreen, fi
 
 def update_member(session: Session, embedder: Embedder, safety: SafetyScreen, row: MemberRow, changes: dict,
                   caller: Caller) -> MemberRow:
-    """Change some fields; a changed narrative is embedded and screened again."""
+    """Change some fields; a changed narrative is embedded and screened again.
+
+    Raises
+    ------
+    ConflictError: a capacity below the member's active pairings (end some first).
+    """
+    if "capacity" in changes:
+        active = active_pairing_counts(session, [row.id], statuses=ACTIVE_STATUSES).get(row.id, 0)
+        if changes["capacity"] < active:
+            raise ConflictError(f"Member {row.id} is in {active} active pairings; capacity cannot go below {active} "
+                                "until some of them end.", "capacity")
     for key, value in changes.items():
         setattr(row, key, value)
     row.narrative_hash = text_hash(row.narrative or "")
@@ -105,23 +116,34 @@ def update_member(session: Session, embedder: Embedder, safety: SafetyScreen, ro
     return row
 
 
-def erase(session: Session, row: MemberRow) -> None:
-    """Erase the member's narrative, embedding and name; pairings and audit keep only ids."""
-    erase_member(session, row)
+def erase(session: Session, row: MemberRow, caller: Caller) -> None:
+    """Erase the member's narrative, embedding and name; pairings and audit keep only ids.
+
+    Each pairing the erasure ends gets its `ended` event (ids and states only, no words).
+    """
+    for pairing, previous in erase_member(session, row):
+        audit(session, caller.actor, "ended", pairing_id=pairing.id,
+              detail={"from": previous, "to": pairing.status, "because": "member erased"})
     touch(session, row)
 
 
-def exclude_peer(session: Session, row: MemberRow, other_id: int, kind: ExclusionKind) -> tuple[Exclusion, bool]:
+def exclude_peer(session: Session, row: MemberRow, other_id: int, kind: ExclusionKind,
+                 caller: Caller) -> tuple[Exclusion, bool]:
     """`row` blocks or declines `other_id`; returns the exclusion and whether it is new.
+
+    An onboarding client may name the peers its member has met: its own sign-ups, peers it was
+    suggested and pairing partners; any other id answers as if there were no such member, so
+    the endpoint tells nobody which ids exist.
 
     Raises
     ------
     InvalidInputError: a member naming themselves.
-    NotFoundError: no live member `other_id`.
+    NotFoundError: no live member `other_id`, or none this member has met (answered alike).
     """
     if other_id == row.id:
         raise InvalidInputError("A member cannot do this to themselves.", "member_id")
-    if live_member(session, other_id) is None:
+    other = live_member(session, other_id)
+    if other is None or not (caller.owns(other.created_by_key) or has_met(session, row.id, other_id)):
         raise NotFoundError(f"No member with id {other_id}.", "member_id")
     return exclude(session, row.id, other_id, kind)
 

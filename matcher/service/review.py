@@ -9,17 +9,19 @@ from datetime import date
 
 from matcher.availability import Interval, coming_week_start, overlap_minutes, utc_intervals
 from matcher.config import MatchConfig
-from matcher.profiles import Window
+from matcher.profiles import Member, Window
+from matcher.ranking import pair_failure
 from matcher.service.errors import ConflictError, InvalidInputError, NotFoundError
 from matcher.service.listing import Page, paginate
-from matcher.states import ACTIVE_STATUSES, TRANSITIONS, Decision, MemberStatus, PairingStatus
+from matcher.states import ACTIVE_STATUSES, TRANSITIONS, Decision, ExclusionKind, PairingStatus
 from matcher.store import Session
 from matcher.store.audit import audit
-from matcher.store.exclusions import excluded_either_way
-from matcher.store.members import touch
+from matcher.store.exclusions import exclusion_kinds_between
+from matcher.store.members import to_profile, touch
 from matcher.store.models import AuditEvent, Feedback, MemberRow, Pairing, RepeatRequest
 from matcher.store.pairings import (
     active_pairing_counts,
+    closed_between,
     ended_pairing_between,
     has_feedback,
     lock_members,
@@ -76,28 +78,53 @@ def decide(session: Session, config: MatchConfig, pairing_id: int, decision: Dec
 
 def check_still_possible(session: Session, config: MatchConfig, pairing: Pairing,
                          members: dict[int, MemberRow]) -> None:
-    """Approval re-checks, inside the locked transaction: both members, capacity, blocks, availability."""
+    """Approval re-checks, inside the locked transaction, every hard filter that ranking applies.
+
+    Both members must still be there; then `ranking.pair_failure` runs in both directions (each
+    side's activity, hold and capacity; roles, languages, blocks and declines, shared weekly
+    time), with places counted over approved pairings other than this one.
+    """
     for member_id in pairing.member_ids:
         row = members.get(member_id)
         if row is None or row.deleted_at is not None:
             raise ConflictError(f"Member {member_id} has left; this pairing cannot be approved.")
-        if row.status != MemberStatus.ACTIVE:
-            raise ConflictError(f"Member {member_id} is paused; this pairing cannot be approved now.")
-        if row.needs_review:
-            raise ConflictError(f"Member {member_id} is held for review; release the hold first.")
     counts = active_pairing_counts(session, list(pairing.member_ids), statuses=ACTIVE_STATUSES,
                                    exclude_pairing=pairing.id)
-    for member_id in pairing.member_ids:
-        row = members[member_id]
-        if counts.get(member_id, 0) >= row.capacity:
-            raise ConflictError(f"Member {member_id} has no free capacity left "
-                                f"({counts.get(member_id, 0)} of {row.capacity} places taken).")
-    if excluded_either_way(session, pairing.seeker_id, pairing.supporter_id):
-        raise ConflictError("One of the two members has blocked or declined the other.")
-    minutes = current_overlap(members[pairing.seeker_id], members[pairing.supporter_id])
-    if minutes < config.min_overlap_minutes:
-        raise ConflictError(f"Their weekly availability now overlaps {minutes} minutes; "
-                            f"at least {config.min_overlap_minutes} are needed.")
+    profiles = {i: to_profile(members[i], counts.get(i, 0)) for i in pairing.member_ids}
+    blocked, declined = exclusions_between(session, pairing.seeker_id, pairing.supporter_id)
+    for query_id, peer_id in (pairing.member_ids, pairing.member_ids[::-1]):
+        failure = pair_failure(profiles[query_id], profiles[peer_id], config, blocked, declined)
+        if failure == "availability":
+            minutes = current_overlap(members[query_id], members[peer_id])
+            raise ConflictError(f"Their weekly availability now overlaps {minutes} minutes; "
+                                f"at least {config.min_overlap_minutes} are needed.", "status")
+        if failure is not None:
+            raise ConflictError(why_not_approvable(failure, profiles[peer_id]), "status")
+
+
+def exclusions_between(session: Session, a: int, b: int) -> tuple[set[int], set[int]]:
+    """(blocked, declined) as a round saw the two: blocks and declines either way, and closed pairings
+    of the two (a rejection; an ending, unless one of them asked to repeat it)."""
+    kinds = exclusion_kinds_between(session, a, b)
+    declined = ExclusionKind.DECLINE in kinds or closed_between(session, a, b)
+    return ({a, b} if ExclusionKind.BLOCK in kinds else set()), ({a, b} if declined else set())
+
+
+def why_not_approvable(failure: str, peer: Member) -> str:
+    """A sentence for the hard filter that the pair fails now (`peer`'s state where it is about one side)."""
+    if failure == "inactive":
+        state = "held for review; release the hold first" if peer.needs_review else "paused"
+        return f"Member {peer.id} is {state}; this pairing cannot be approved now."
+    if failure == "capacity":
+        return (f"Member {peer.id} has no free capacity left ({peer.active_pairings} of {peer.capacity} "
+                "places taken).")
+    return {
+        "role": "Their roles no longer fit: one of them must seek support and the other give it.",
+        "language": "They no longer share a language.",
+        "blocked": "One of the two members has blocked the other.",
+        "declined": "One of the two members has declined the other, or a coordinator ended or rejected them before.",
+        "self": "A member cannot be paired with themselves.",
+    }[failure]
 
 
 def week_intervals(row: MemberRow, week: date) -> list[Interval]:

@@ -23,8 +23,9 @@ ERASED_VALUES: tuple[tuple[str, object], ...] = (
                  ("embedding_model", None), ("theme", None), ("status", MemberStatus.PAUSED), ("capacity", 0))
 
 
-def erase_member(session: Session, row: MemberRow) -> list[Pairing]:
-    """Wipe what identifies the member and anonymise what refers to them; returns the pairings it ended.
+def erase_member(session: Session, row: MemberRow) -> list[tuple[Pairing, str]]:
+    """Wipe what identifies the member and anonymise what refers to them; returns the pairings it ended
+    (each with the status it had).
 
     Narrative, name, intro, topics, languages, availability and embedding are erased; blocks,
     declines, repeat requests and suggestion events go; pairings keep only ids and scores
@@ -45,8 +46,8 @@ def erase_member(session: Session, row: MemberRow) -> list[Pairing]:
     for pairing in pairings:
         pairing.explanation, pairing.reason = {}, None
         if pairing.status in RESERVING_STATUSES:
+            ended.append((pairing, pairing.status))
             pairing.status = PairingStatus.ENDED
-            ended.append(pairing)
     pairing_ids = [p.id for p in pairings]
     for feedback in session.scalars(select(Feedback).where(Feedback.pairing_id.in_(pairing_ids or [-1]))):
         feedback.comment = None

@@ -27,12 +27,12 @@ def excluded_ids(session: Session, member_id: int, kind: ExclusionKind) -> set[i
     return {b if a == member_id else a for a, b in rows}
 
 
-def excluded_either_way(session: Session, a: int, b: int) -> bool:
-    """Whether either of the two members has blocked or declined the other."""
-    hit = session.scalar(select(Exclusion.id).where(
+def exclusion_kinds_between(session: Session, a: int, b: int) -> set[ExclusionKind]:
+    """How either of the two members excluded the other (blocked, declined), if at all."""
+    kinds = session.scalars(select(Exclusion.kind).where(
         ((Exclusion.member_id == a) & (Exclusion.other_id == b))
-        | ((Exclusion.member_id == b) & (Exclusion.other_id == a))).limit(1))
-    return hit is not None
+        | ((Exclusion.member_id == b) & (Exclusion.other_id == a))))
+    return {ExclusionKind(kind) for kind in kinds}
 
 
 def exclusion_pairs(session: Session) -> list[tuple[int, int]]:

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import Select, case, func, or_, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from matcher.states import CLOSED_STATUSES, RESERVING_STATUSES, PairingStatus
 from matcher.store.exclusions import exclusion_pairs
-from matcher.store.models import AuditEvent, Feedback, MemberRow, Pairing, PairingRound, RepeatRequest
+from matcher.store.models import AuditEvent, Feedback, MemberRow, Pairing, PairingRound, RepeatRequest, SuggestionEvent
 
 ROUND_LOCK = 72616   # a PostgreSQL advisory lock key (the schema migration uses 72617)
 
@@ -87,12 +88,35 @@ def begin_write(session: Session) -> bool:
     return True
 
 
+def pairing_of(a: int, b: int) -> ColumnElement[bool]:
+    """The condition for a pairing of these two members, whichever side each is on."""
+    return (((Pairing.seeker_id == a) & (Pairing.supporter_id == b))
+            | ((Pairing.seeker_id == b) & (Pairing.supporter_id == a)))
+
+
+def closed_between(session: Session, a: int, b: int) -> bool:
+    """Whether a round must not pair the two again: a rejected pairing of theirs, or an ended one that
+    neither asked to repeat (as `round_constraints` has it)."""
+    statuses = set(session.scalars(select(Pairing.status).where(pairing_of(a, b), Pairing.status.in_(CLOSED_STATUSES))))
+    if PairingStatus.REJECTED in statuses:
+        return True
+    repeat = session.scalar(select(RepeatRequest.id).where(
+        ((RepeatRequest.member_id == a) & (RepeatRequest.peer_id == b))
+        | ((RepeatRequest.member_id == b) & (RepeatRequest.peer_id == a))).limit(1))
+    return PairingStatus.ENDED in statuses and repeat is None
+
+
+def has_met(session: Session, member_id: int, other_id: int) -> bool:
+    """Whether `other_id` was ever suggested to `member_id`, or the two were in a pairing."""
+    shown = session.scalar(select(SuggestionEvent.id).where(SuggestionEvent.requester_id == member_id,
+                                                            SuggestionEvent.suggested_id == other_id).limit(1))
+    paired = session.scalar(select(Pairing.id).where(pairing_of(member_id, other_id)).limit(1))
+    return shown is not None or paired is not None
+
+
 def ended_pairing_between(session: Session, a: int, b: int) -> int | None:
     """The id of an ended pairing of the two members, if there is one."""
-    return session.scalar(select(Pairing.id).where(
-        Pairing.status == PairingStatus.ENDED,
-        ((Pairing.seeker_id == a) & (Pairing.supporter_id == b))
-        | ((Pairing.seeker_id == b) & (Pairing.supporter_id == a))).limit(1))
+    return session.scalar(select(Pairing.id).where(Pairing.status == PairingStatus.ENDED, pairing_of(a, b)).limit(1))
 
 
 def repeat_request_of(session: Session, member_id: int) -> RepeatRequest | None:

@@ -165,3 +165,27 @@ def test_openapi_document_is_generated_from_the_schemas(client):
     assert "/api/v1/members/{member_id}/suggestions" in spec["paths"]
     assert "MemberIn" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+def test_block_targets_tell_another_client_nothing_about_which_ids_exist(app, client, keys, member_body):
+    """An onboarding key may block the peers its member met; any other id answers as a missing one does."""
+    from matcher.store.keys import create_api_key
+
+    with Session(app.extensions["db_engine"]) as session:
+        _, other_key = create_api_key(session, "onboarding", "other-app")
+        session.commit()
+    theirs = {"Authorization": f"Bearer {other_key}"}
+    mine = create(client, keys["onboarding"], member_body())
+    stranger = create(client, theirs, member_body(role="supporter", display_name="Zed", availability=[
+        {"day": "mon", "start": "18:00", "end": "21:00"}]))
+    for kind in ("blocks", "declines"):
+        unknown = client.post(f"/api/v1/members/{mine['id']}/{kind}", json={"member_id": 99999},
+                              headers=keys["onboarding"])
+        unseen = client.post(f"/api/v1/members/{mine['id']}/{kind}", json={"member_id": stranger["id"]},
+                             headers=keys["onboarding"])
+        assert unknown.status_code == unseen.status_code == 404
+        assert unknown.json["message"].replace("99999", "N") == unseen.json["message"].replace(str(stranger["id"]), "N")
+    shown = client.get(f"/api/v1/members/{mine['id']}/suggestions", headers=keys["onboarding"]).json["suggestions"]
+    assert [s["member_id"] for s in shown] == [stranger["id"]]
+    assert client.post(f"/api/v1/members/{mine['id']}/blocks", json={"member_id": stranger["id"]},
+                       headers=keys["onboarding"]).status_code == 201

@@ -261,3 +261,49 @@ def test_erasing_a_member_anonymises_pairings_feedback_and_history(client, keys,
     member = rows(app, MemberRow, MemberRow.id == proposal["seeker_id"])[0]
     assert member.narrative is None and member.display_name is None and member.embedding is None
     assert all(e.reason is None for e in rows(app, AuditEvent, AuditEvent.pairing_id == proposal["id"]))
+
+
+@pytest.mark.parametrize("change, why", [
+    ({"languages": ["de"]}, "no longer share a language"),
+    ({"role": "seeker"}, "roles no longer fit"),
+    ({"status": "paused"}, "is paused"),
+])
+def test_approval_applies_every_hard_filter_of_ranking(client, keys, cohort, app, change, why):
+    """A proposal that a change made impossible is refused at approval, by the same filters ranking uses."""
+    c, h = keys["coordinator"], keys["onboarding"]
+    proposals = {p["supporter_id"]: p["id"] for p in run_round(client, keys)["proposals"]}
+    assert client.patch(f"/api/v1/members/{cohort['jon']}", json=change, headers=h).status_code == 200
+    refused = client.post(f"/api/v1/pairings/{proposals[cohort['jon']]}/approve", json={}, headers=c)
+    assert refused.status_code == 409 and why in refused.json["message"]
+    allowed = client.post(f"/api/v1/pairings/{proposals[cohort['mia']]}/approve", json={}, headers=c)
+    assert allowed.status_code == 200
+    assert {p.id: p.status for p in rows(app, Pairing)}[proposals[cohort["jon"]]] == "proposed"
+
+
+def test_a_block_or_decline_after_the_round_stops_the_approval(client, keys, cohort):
+    c, h = keys["coordinator"], keys["onboarding"]
+    proposal = {p["supporter_id"]: p for p in run_round(client, keys)["proposals"]}[cohort["jon"]]
+    client.post(f"/api/v1/members/{cohort['jon']}/declines", json={"member_id": proposal["seeker_id"]}, headers=h)
+    refused = client.post(f"/api/v1/pairings/{proposal['id']}/approve", json={}, headers=c)
+    assert refused.status_code == 409 and "declined" in refused.json["message"]
+
+
+def test_capacity_cannot_go_below_the_active_pairings(client, keys, cohort, app):
+    c, h = keys["coordinator"], keys["onboarding"]
+    proposal = {p["supporter_id"]: p for p in run_round(client, keys)["proposals"]}[cohort["jon"]]
+    client.post(f"/api/v1/pairings/{proposal['id']}/approve", json={}, headers=c)
+    lowered = client.patch(f"/api/v1/members/{cohort['jon']}", json={"capacity": 0}, headers=h)
+    assert lowered.status_code == 409 and lowered.json["field"] == "capacity"
+    assert rows(app, MemberRow, MemberRow.id == cohort["jon"])[0].capacity == 1
+    assert client.patch(f"/api/v1/members/{cohort['jon']}", json={"capacity": 1}, headers=h).status_code == 200
+
+
+def test_a_deletion_that_ends_pairings_writes_their_ended_events(client, keys, cohort, app):
+    c, h = keys["coordinator"], keys["onboarding"]
+    proposals = run_round(client, keys)["proposals"]
+    client.post(f"/api/v1/pairings/{proposals[0]['id']}/approve", json={}, headers=c)
+    assert client.delete(f"/api/v1/members/{proposals[0]['seeker_id']}", headers=h).status_code == 204
+    for proposal, was in ((proposals[0], "approved"),):
+        events = client.get(f"/api/v1/pairings/{proposal['id']}/history", headers=c).json["events"]
+        assert events[-1]["action"] == "ended" and events[-1]["detail"]["from"] == was
+        assert events[-1]["detail"]["to"] == "ended" and events[-1]["reason"] is None
