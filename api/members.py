@@ -1,12 +1,13 @@
 """Members: create, read, update, delete; blocks, declines, repeat requests and safety holds."""
 from __future__ import annotations
 
-from flask import g, url_for
+from flask import g, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api import services
 from api.auth import caller, requires
+from api.errors import ApiError
 from api.schemas import (
     BlockOutSchema,
     DeclineOutSchema,
@@ -27,6 +28,25 @@ blp = Blueprint("members", __name__, url_prefix="/api/v1/members",
                 description="Members of peer-support groups: who they are and when they are free.")
 
 ONBOARDING, COORDINATOR = ApiRole.ONBOARDING, ApiRole.COORDINATOR
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+            "description": "The ETag of the member as you read it: the change is refused (412) if it changed since."}
+ETAG_HEADER = {"ETag": {"description": "The member's current version, for If-Match.", "schema": {"type": "string"}}}
+
+
+def etag_of(row) -> str:
+    """A member's entity tag: its id and version (a strong validator)."""
+    return f'"{row.id}-{row.version}"'
+
+
+def check_if_match(row) -> None:
+    """Refuse a change made against an older version of the member than the stored one (RFC 9110 If-Match)."""
+    if request.if_match and not request.if_match.contains(etag_of(row).strip('"')):
+        raise ApiError(412, "precondition_failed", f"Member {row.id} changed since you read it (now {etag_of(row)}); "
+                       "GET it again, then retry with its new ETag.", "If-Match")
+
+
+def with_etag(row, status: int = 200, headers: dict | None = None):
+    return row, status, {**(headers or {}), "ETag": etag_of(row)}
 
 
 @blp.route("")
@@ -45,32 +65,37 @@ class Members(MethodView):
         """Create a member; their narrative is embedded before anything is stored."""
         row = onboarding.create_member(g.db, services().embedder, services().safety, data, caller())
         g.db.commit()
-        return row, 201, {"Location": url_for("members.Member", member_id=row.id)}
+        return with_etag(row, 201, {"Location": url_for("members.Member", member_id=row.id)})
 
 
 @blp.route("/<int:member_id>")
 class Member(MethodView):
     @requires(ONBOARDING, COORDINATOR)
-    @blp.response(200, MemberOutSchema)
+    @blp.response(200, MemberOutSchema, headers=ETAG_HEADER)
     def get(self, member_id):
         """One member, as they described themselves."""
-        return onboarding.member_for(g.db, member_id, caller())
+        return with_etag(onboarding.member_for(g.db, member_id, caller()))
 
     @requires(ONBOARDING, COORDINATOR)
     @blp.arguments(MemberPatchSchema)
-    @blp.response(200, MemberOutSchema)
+    @blp.doc(parameters=[IF_MATCH])
+    @blp.response(200, MemberOutSchema, headers=ETAG_HEADER)
     def patch(self, data, member_id):
-        """Change some fields; a changed narrative is embedded again."""
+        """Change some fields; a changed narrative is embedded again. Send If-Match to change only what you read."""
         row = onboarding.member_for(g.db, member_id, caller())
+        check_if_match(row)
         onboarding.update_member(g.db, services().embedder, services().safety, row, data, caller())
         g.db.commit()
-        return row
+        return with_etag(row)
 
     @requires(ONBOARDING, COORDINATOR)
+    @blp.doc(parameters=[IF_MATCH])
     @blp.response(204)
     def delete(self, member_id):
         """Erase the member's narrative, embedding and name; pairings and audit keep only an id."""
-        onboarding.erase(g.db, onboarding.member_for(g.db, member_id, caller()), caller())
+        row = onboarding.member_for(g.db, member_id, caller())
+        check_if_match(row)
+        onboarding.erase(g.db, row, caller())
         g.db.commit()
         return "", 204
 

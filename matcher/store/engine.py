@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from matcher.store.models import Base, IndexVersion, MemberRow
-from matcher.store.vectors import FILTER_TABLE, VECTOR_TABLE, forget_vector_dimension
+from matcher.store.vectors import FILTER_TABLE, VECTOR_TABLE, fill_vector_store, forget_vector_dimension
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,8 @@ def create_schema(engine: Engine) -> None:
         command.upgrade(config, "head")
         if conn.scalar(select(IndexVersion.id)) is None:
             conn.execute(insert(IndexVersion).values(id=1, version=0))
+        forget_vector_dimension(engine)
+        fill_vector_store(conn)
     forget_vector_dimension(engine)
 
 
@@ -128,13 +130,24 @@ def schema_transaction(engine: Engine) -> Iterator[Connection]:
                 conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
+# the tables peermatch's `create_all` made before migrations existed: revision 0001's
+ADOPTABLE_TABLES = frozenset({"api_keys", "index_version", "pairing_rounds", "members", "blocks", "declines",
+                              "suggestion_events", "pairings", "audit_events", "feedback", "repeat_requests"})
+
+
 def _adopt_unversioned(conn: Connection, config: Config) -> None:
-    """Stamp a database that ``create_all`` made (adding tables it lacks); warn about any other drift."""
-    Base.metadata.create_all(conn)
+    """Stamp a database that peermatch's ``create_all`` made before migrations existed as revision 0001.
+
+    Raises
+    ------
+    RuntimeError: the database lacks some of those tables, so it is not one peermatch made; nothing changes.
+    """
+    missing = sorted(ADOPTABLE_TABLES - set(inspect(conn).get_table_names()))
+    if missing:
+        raise RuntimeError(f"This database has no migration history and lacks tables peermatch would have made "
+                           f"({', '.join(missing)}); point DATABASE_URL at an empty database or a peermatch one.")
     command.stamp(config, FIRST_REVISION)
-    drift = schema_differences(conn)
-    log.warning("database had no migration history: stamped it as revision %s%s", FIRST_REVISION,
-                f"; it still differs from the models: {drift}" if drift else "")
+    log.warning("database had no migration history: stamped it as revision %s and migrated it", FIRST_REVISION)
 
 
 def include_in_migrations(name: str | None, type_: str, _parent_names: Any) -> bool:

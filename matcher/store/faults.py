@@ -4,6 +4,7 @@ from __future__ import annotations
 from enum import Enum
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 
 class DatabaseFault(Enum):
@@ -14,7 +15,7 @@ class DatabaseFault(Enum):
 
 def database_fault(exc: BaseException) -> DatabaseFault | None:
     """The fault `exc` stands for, or None when it is not a database error."""
-    if isinstance(exc, IntegrityError):
+    if isinstance(exc, (IntegrityError, StaleDataError)):   # a unique key taken, or a row changed since read
         return DatabaseFault.CONFLICT
     if isinstance(exc, DataError):
         return DatabaseFault.BAD_VALUE

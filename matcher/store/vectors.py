@@ -217,3 +217,15 @@ def stored_vector_dimension(engine: Engine) -> int:
     """`vector_store_dimension` on a connection of its own."""
     with engine.connect() as conn:
         return vector_store_dimension(conn)
+
+
+def fill_vector_store(conn: Connection) -> None:
+    """After migrating: copy stored members into a pgvector store that lacks some (one a migration just made)."""
+    if not vector_store_dimension(conn, cached=False):
+        return
+    embedded = conn.scalar(select(func.count()).select_from(MemberRow).where(
+        MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None)))
+    if (conn.scalar(select(func.count()).select_from(member_vectors)) or 0) < (embedded or 0):
+        with Session(bind=conn) as session:
+            rebuild_vector_store(session)
+            session.flush()

@@ -189,3 +189,49 @@ def test_block_targets_tell_another_client_nothing_about_which_ids_exist(app, cl
     assert [s["member_id"] for s in shown] == [stranger["id"]]
     assert client.post(f"/api/v1/members/{mine['id']}/blocks", json={"member_id": stranger["id"]},
                        headers=keys["onboarding"]).status_code == 201
+
+
+def test_etags_and_if_match_stop_lost_updates(app, client, keys, member_body):
+    h = keys["onboarding"]
+    member = client.post("/api/v1/members", json=member_body(), headers=h)
+    first = member.headers["ETag"]
+    url = f"/api/v1/members/{member.json['id']}"
+    assert client.get(url, headers=h).headers["ETag"] == first
+    changed = client.patch(url, json={"capacity": 2}, headers={**h, "If-Match": first})
+    assert changed.status_code == 200 and changed.headers["ETag"] != first
+    stale = client.patch(url, json={"capacity": 3}, headers={**h, "If-Match": first})
+    assert stale.status_code == 412 and stale.json["error"] == "precondition_failed"
+    assert stale.json["field"] == "If-Match" and client.get(url, headers=h).json["capacity"] == 2
+    assert client.delete(url, headers={**h, "If-Match": first}).status_code == 412
+    assert client.patch(url, json={"capacity": 4}, headers={**h, "If-Match": "*"}).status_code == 200
+    assert client.delete(url, headers={**h, "If-Match": client.get(url, headers=h).headers["ETag"]}).status_code == 204
+
+
+def test_two_racing_patches_never_both_win(app, keys, member_body, monkeypatch):
+    """Both requests read the member before either writes: the second write finds a newer version and gets 409."""
+    import threading
+
+    from matcher.service import onboarding
+
+    client = app.test_client()
+    member = client.post("/api/v1/members", json=member_body(), headers=keys["onboarding"]).json
+    both_read = threading.Barrier(2, timeout=30)
+    real_update = onboarding.update_member
+
+    def update_after_both_read(*args, **kwargs):
+        both_read.wait()
+        return real_update(*args, **kwargs)
+
+    monkeypatch.setattr(onboarding, "update_member", update_after_both_read)
+    answers = []
+
+    def patch(capacity):
+        answers.append(app.test_client().patch(f"/api/v1/members/{member['id']}", json={"capacity": capacity},
+                                               headers=keys["onboarding"]).status_code)
+
+    threads = [threading.Thread(target=patch, args=(n,)) for n in (2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [200, 409]

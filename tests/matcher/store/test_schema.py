@@ -12,8 +12,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import func, inspect, select, text
 from sqlalchemy.orm import Session
 
-from matcher.store.engine import create_schema, make_engine, migration_config, schema_differences, use_wal
-from matcher.store.models import Base, IndexVersion, MemberRow
+from matcher.store.engine import (
+    create_schema,
+    make_engine,
+    migration_config,
+    schema_differences,
+    schema_transaction,
+    use_wal,
+)
+from matcher.store.models import IndexVersion, MemberRow
 from matcher.store.vectors import FILTER_TABLE, VECTOR_TABLE, vector_store_dimension
 
 STARTS = itertools.count()
@@ -116,14 +123,32 @@ def test_switching_to_wal_waits_for_a_writer_instead_of_failing(tmp_path):
         waiting.close()
 
 
+OLD_MEMBER = text(
+    "INSERT INTO members (id, intro, role, narrative, timezone, topics, languages, preferred_languages, "
+    "preferred_topics, availability, capacity, status, needs_review, embedding, embedding_model, revision, "
+    "created_at, updated_at) VALUES (:id, '', 'seeker', :narrative, 'UTC', '[]', '[\"en\"]', '[]', '[]', "
+    "'[]', 1, 'active', false, :embedding, 'all-MiniLM-L6-v2', 0, '2026-11-01', '2026-11-01')")
+
+
+def migrate_to(engine, target: str, down: bool = False) -> None:
+    """Run the migrations up (or `down`) to `target` under the schema lock, as `create_schema` does."""
+    from alembic import command
+
+    config = migration_config()
+    with schema_transaction(engine) as conn:
+        config.attributes["connection"] = conn
+        (command.downgrade if down else command.upgrade)(config, target)
+
+
 def test_a_database_made_without_migrations_is_adopted_and_keeps_its_rows(database_url):
+    """A database that peermatch's `create_all` made before migrations existed: revision 0001's tables and no
+    version table. It is stamped as 0001, migrated to the head, and keeps its members."""
     engine = make_engine(database_url)
-    Base.metadata.create_all(engine)
+    migrate_to(engine, "0001")
     vector = np.full(384, 1 / np.sqrt(384), dtype=np.float32)
-    with Session(engine) as session:
-        session.add(MemberRow(role="seeker", narrative="An old member.", timezone="UTC", languages=["en"],
-                              embedding=vector.tobytes(), embedding_model="all-MiniLM-L6-v2"))
-        session.commit()
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(OLD_MEMBER, {"id": 1, "narrative": "An old member.", "embedding": vector.tobytes()})
     create_schema(engine)
     assert revision(engine) == HEAD
     with engine.connect() as conn:
@@ -135,34 +160,36 @@ def test_a_database_made_without_migrations_is_adopted_and_keeps_its_rows(databa
     engine.dispose()
 
 
+def test_a_database_of_unknown_shape_is_not_adopted(database_url):
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE members (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(RuntimeError, match="has no migration history and lacks tables"):
+        create_schema(engine)
+    engine.dispose()
+
+
 def test_blocks_and_declines_move_into_one_exclusions_table_and_back(database_url):
     """Migration 0003 keeps every block and decline (who, whom, when) and its downgrade brings them back."""
-    from alembic import command
-
     engine = make_engine(database_url)
-    config = migration_config()
-    with engine.connect() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0002")
-        conn.execute(text("INSERT INTO members (id, intro, role, timezone, topics, languages, preferred_languages, "
-                          "preferred_topics, availability, capacity, status, needs_review, revision, created_at, "
-                          "updated_at) SELECT n, '', 'seeker', 'UTC', '[]', '[]', '[]', '[]', '[]', 1, 'active', "
-                          "false, 0, '2026-11-01', '2026-11-01' FROM (SELECT 1 AS n UNION SELECT 2 UNION SELECT 3) t"))
+    migrate_to(engine, "0002")
+    with engine.begin() as conn:
+        for member_id in (1, 2, 3):
+            conn.execute(OLD_MEMBER, {"id": member_id, "narrative": None, "embedding": None})
         conn.execute(text("INSERT INTO blocks (member_id, blocked_id, created_at) VALUES "
                           "(1, 2, '2026-11-02 10:00:00'), (3, 1, '2026-11-03 11:00:00')"))
         conn.execute(text("INSERT INTO declines (member_id, declined_id, created_at) VALUES "
                           "(2, 3, '2026-11-04 12:00:00')"))
-        conn.commit()
-        command.upgrade(config, "head")
-        conn.commit()
+    migrate_to(engine, "head")
+    with engine.connect() as conn:
         moved = conn.execute(text("SELECT member_id, other_id, kind, CAST(created_at AS VARCHAR(40)) "
                                   "FROM exclusions ORDER BY id")).all()
         assert [row[:3] for row in moved] == [(1, 2, "block"), (3, 1, "block"), (2, 3, "decline")]
         assert [row[3][:19] for row in moved] == ["2026-11-02 10:00:00", "2026-11-03 11:00:00", "2026-11-04 12:00:00"]
         assert not inspect(conn).has_table("blocks") and not inspect(conn).has_table("declines")
         assert schema_differences(conn) == []
-        command.downgrade(config, "0002")
-        conn.commit()
+    migrate_to(engine, "0002", down=True)
+    with engine.connect() as conn:
         assert conn.execute(text("SELECT member_id, blocked_id FROM blocks ORDER BY id")).all() == [(1, 2), (3, 1)]
         assert conn.execute(text("SELECT member_id, declined_id FROM declines")).all() == [(2, 3)]
         assert not inspect(conn).has_table("exclusions")

@@ -16,9 +16,6 @@ import logging
 from alembic import op
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
-
-from matcher.store.vectors import rebuild_vector_store
 
 revision = '0002'
 down_revision = '0001'
@@ -61,8 +58,8 @@ def upgrade() -> None:
             active boolean NOT NULL,
             free_capacity integer NOT NULL
         )""")
-    with Session(bind=bind) as session:
-        rebuild_vector_store(session)
+    # The members already stored are copied in by `create_schema` once every migration has run
+    # (the copy needs today's models, which later revisions may change).
     op.execute("CREATE INDEX ix_member_vectors_embedding ON member_vectors "
                "USING hnsw (embedding vector_cosine_ops)")
 
