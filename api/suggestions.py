@@ -1,7 +1,7 @@
 """Suggestions: the best compatible peers for one member, each explained."""
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 from flask_smorest import Blueprint
 
 from api import services
@@ -26,6 +26,7 @@ def suggestions(args, member_id):
     coordinator_view = args["view"] == "coordinator"
     if coordinator_view and not caller().sees_everyone:
         raise ApiError(403, "forbidden", "Only coordinators may see the coordinator view.", "view")
-    answer = suggest(g.db, services(), member_id, args["k"], coordinator_view=coordinator_view)
+    answer = suggest(g.db, services(), member_id, args["k"], coordinator_view=coordinator_view,
+                     record=request.method != "HEAD")   # a HEAD shows no one any peer
     g.db.commit()
     return answer

@@ -10,7 +10,7 @@ from api.schemas import SuggestionsSchema
 from matcher.index import UnknownMemberError
 from matcher.service import onboarding
 from matcher.service.access import command_line_caller
-from matcher.service.errors import NotFoundError
+from matcher.service.errors import HeldForReviewError, NotFoundError
 from matcher.service.suggestions import Suggestions
 from matcher.service.suggestions import suggest as suggest_peers
 
@@ -30,6 +30,8 @@ def suggest(member_id: int, k: int, as_json: bool) -> None:
         except (NotFoundError, UnknownMemberError):
             raise click.ClickException(f"No member with id {member_id} "
                                        "(or it has no embedding yet: run `peermatch embed`).") from None
+        except HeldForReviewError as exc:
+            raise click.ClickException(exc.message) from None
     if as_json:
         click.echo(json.dumps(SuggestionsSchema().dump(answer), sort_keys=True))
     else:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from matcher.store.faults import DatabaseFault, database_fault, driver_error_name
 
-__all__ = ["ConflictError", "DatabaseFault", "DomainError", "ForbiddenError", "InvalidInputError",
-           "NotFoundError", "SetupError", "database_fault", "driver_error_name"]
+__all__ = ["ConflictError", "DatabaseFault", "DomainError", "ForbiddenError", "HeldForReviewError",
+           "InvalidInputError", "NotFoundError", "SetupError", "database_fault", "driver_error_name"]
 
 
 class DomainError(Exception):
@@ -25,6 +25,10 @@ class NotFoundError(DomainError):
 
 class ConflictError(DomainError):
     """The request conflicts with the current state (a status, a full supporter, a block); nothing changed."""
+
+
+class HeldForReviewError(ConflictError):
+    """The member is held for a coordinator's review: no peers for them until a person has talked with them."""
 
 
 class InvalidInputError(DomainError):

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 
 from matcher.ranking import Ranking
 from matcher.service.context import Services
+from matcher.service.errors import HeldForReviewError
 from matcher.states import ExclusionKind
 from matcher.store import Session
 from matcher.store.exclusions import excluded_ids
 from matcher.store.exposure import recent_exposure, record_suggestions
-from matcher.store.members import live_rows_by_id
+from matcher.store.members import is_held, live_rows_by_id
 from matcher.store.pairings import closed_partners
 from matcher.text.explanation import best_sentence_pair
 
@@ -46,8 +47,8 @@ def exclusions_of(session: Session, member_id: int) -> tuple[set[int], set[int]]
     return excluded_ids(session, member_id, ExclusionKind.BLOCK), declined
 
 
-def exposure_lookup(session: Session, hours: int) -> Callable[[list[int]], dict[int, int]]:
-    """`rank`'s exposure for one request: asked for the candidates near the top only, each id once.
+def exposure_lookup(session: Session, hours: int, asker: int | None = None) -> Callable[[list[int]], dict[int, int]]:
+    """`rank`'s exposure for one request by `asker`: asked for the candidates near the top only, each id once.
 
     (The pgvector path ranks several times as it loads more peers; the same ids come up again.)
     """
@@ -56,7 +57,7 @@ def exposure_lookup(session: Session, hours: int) -> Callable[[list[int]], dict[
     def recent(member_ids: list[int]) -> dict[int, int]:
         missing = [i for i in member_ids if i not in known]
         if missing:
-            found = recent_exposure(session, hours, missing)
+            found = recent_exposure(session, hours, missing, asker)
             known.update({i: found.get(i, 0) for i in missing})
         return {i: known[i] for i in member_ids}
 
@@ -75,8 +76,12 @@ def suggest(session: Session, services: Services, member_id: int, k: int, *, coo
     record : store the suggestion events (a member being shown peers; an operator's look is not).
     exact : never search approximately, even when a calibrated graph is there.
     """
+    if is_held(session, member_id):
+        raise HeldForReviewError(f"Member {member_id} is held for a coordinator's review, so no peers are suggested "
+                                 "until a coordinator has talked with them. Show them your crisis resources now.",
+                                 "member_id")
     blocked, declined = exclusions_of(session, member_id)
-    exposure = exposure_lookup(session, services.config.exposure_window_hours)
+    exposure = exposure_lookup(session, services.config.exposure_window_hours, member_id)
     ranking = services.retriever.rank(session, member_id, k, blocked, declined, exposure, exact)
     if record:
         record_suggestions(session, member_id, [s.member_id for s in ranking.suggestions], ranking.config_digest)

@@ -195,3 +195,8 @@ def live_rows_by_id(session: Session, member_ids: Sequence[int]) -> dict[int, Me
     rows = session.scalars(select(MemberRow).where(MemberRow.id.in_(list(member_ids) or [-1]),
                                                    MemberRow.deleted_at.is_(None)))
     return {row.id: row for row in rows}
+
+
+def is_held(session: Session, member_id: int) -> bool:
+    """Whether the safety screen holds this member for a coordinator's review."""
+    return bool(session.scalar(select(MemberRow.needs_review).where(MemberRow.id == member_id)))

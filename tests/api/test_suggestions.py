@@ -130,27 +130,66 @@ def test_a_changed_narrative_changes_the_suggestions(client, keys, member_body):
 def test_suggestions_are_recorded_and_spread_exposure(app, client, keys, member_body):
     seeker, grief, cancer, _ = people(client, keys, member_body)
     h = keys["onboarding"]
+    other = create(client, h, member_body(display_name="Eva", narrative=GRIEF + " Mine was my brother."))
     client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=2", headers=h)
     with Session(app.extensions["db_engine"]) as session:
         assert session.scalar(select(func.count()).select_from(SuggestionEvent)) == 2
-    body = client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=2", headers=h).json
+    own = client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=2", headers=h).json
+    assert own["suggestions"][0]["explanation"]["exposure"]["recent_suggestions"] == 0   # one's own asking never counts
+    body = client.get(f"/api/v1/members/{other['id']}/suggestions?k=2", headers=h).json
+    assert body["suggestions"][0]["member_id"] == grief["id"]
     assert body["suggestions"][0]["explanation"]["exposure"]["recent_suggestions"] == 1
     assert body["suggestions"][0]["explanation"]["components"]["exposure"] < 0
 
 
-def test_exposure_is_counted_in_the_window_and_only_for_candidates_near_the_top(app, client, keys, member_body,
-                                                                               monkeypatch):
+def test_one_member_asking_again_and_again_moves_nobody_elses_suggestions(app, client, keys, member_body):
+    seeker, grief, cancer, _ = people(client, keys, member_body)
+    h = keys["onboarding"]
+    other = create(client, h, member_body(display_name="Eva", narrative=GRIEF + " Mine was my brother."))
+    client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=2", headers=h)
+    once = client.get(f"/api/v1/members/{other['id']}/suggestions?k=2", headers=h).json["suggestions"]
+    for _ in range(30):
+        assert client.get(f"/api/v1/members/{seeker['id']}/suggestions?k=2", headers=h).status_code == 200
+    again = client.get(f"/api/v1/members/{other['id']}/suggestions?k=2", headers=h).json["suggestions"]
+    assert [(s["member_id"], s["score"]) for s in again] == [(s["member_id"], s["score"]) for s in once]
+
+
+def test_a_head_request_records_nothing(app, client, keys, member_body):
+    seeker, *_ = people(client, keys, member_body)
+    assert client.head(f"/api/v1/members/{seeker['id']}/suggestions", headers=keys["onboarding"]).status_code == 200
+    with Session(app.extensions["db_engine"]) as session:
+        assert session.scalar(select(func.count()).select_from(SuggestionEvent)) == 0
+
+
+def test_a_member_held_for_review_gets_no_peers_but_a_clear_error(app, client, keys, member_body):
+    seeker, *_ = people(client, keys, member_body)
+    held = create(client, keys["onboarding"], member_body(
+        narrative="I can't go on any more. I want to die and I have been thinking about how to end my life."))
+    assert held["needs_review"] is True
+    response = client.get(f"/api/v1/members/{held['id']}/suggestions", headers=keys["onboarding"])
+    assert response.status_code == 409 and response.json["error"] == "held_for_review"
+    assert "crisis resources" in response.json["message"] and "suggestions" not in response.json
+    with Session(app.extensions["db_engine"]) as session:
+        assert session.scalar(select(func.count()).select_from(SuggestionEvent)) == 0
+
+
+def test_exposure_counts_members_in_the_window_and_only_candidates_near_the_top(app, client, keys, member_body,
+                                                                                monkeypatch):
     import matcher.service.suggestions as suggestions
     seeker, grief, cancer, never = people(client, keys, member_body)
+    askers = [create(client, keys["onboarding"], member_body(display_name=f"A{i}"))["id"] for i in range(4)]
     asked = []
     counted = suggestions.recent_exposure
     monkeypatch.setattr(suggestions, "recent_exposure",
-                        lambda session, hours, ids: asked.extend(ids) or counted(session, hours, ids))
+                        lambda session, hours, ids, asker: asked.extend(ids) or counted(session, hours, ids, asker))
     engine = app.extensions["db_engine"]
     with Session(engine) as session:
-        shown = [(grief["id"], 0), (grief["id"], 1), (grief["id"], 71), (grief["id"], 73), (never["id"], 2)]
-        session.add_all(SuggestionEvent(requester_id=seeker["id"], suggested_id=member_id, config_digest="t",
-                                        created_at=utcnow() - timedelta(hours=hours)) for member_id, hours in shown)
+        shown = [(askers[0], grief["id"], 0), (askers[0], grief["id"], 2), (askers[1], grief["id"], 1),
+                 (askers[2], grief["id"], 71), (askers[3], grief["id"], 73), (seeker["id"], grief["id"], 3),
+                 (askers[0], never["id"], 2)]
+        session.add_all(SuggestionEvent(requester_id=requester, suggested_id=member_id, config_digest="t",
+                                        created_at=utcnow() - timedelta(hours=hours))
+                        for requester, member_id, hours in shown)
         session.commit()
     statements = []
 
@@ -163,7 +202,8 @@ def test_exposure_is_counted_in_the_window_and_only_for_candidates_near_the_top(
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert body["suggestions"][0]["member_id"] == grief["id"]
-    assert body["suggestions"][0]["explanation"]["exposure"]["recent_suggestions"] == 3   # 73 hours ago is out
+    # three other members within 72 hours (the first twice, counted once; 73 hours ago is out; the asker is out)
+    assert body["suggestions"][0]["explanation"]["exposure"]["recent_suggestions"] == 3
     counts = [s for s in statements if "suggestion_events" in s and "GROUP BY" in s.upper()]
     assert counts and all(" IN " in s.upper() for s in counts)   # never every member's events of the window
     assert grief["id"] in asked and len(asked) == len(set(asked))   # each id asked for once per request
@@ -202,9 +242,10 @@ def test_exposure_lookup_asks_the_database_once_per_member_and_request(app, clie
     asked = []
     counted = suggestions.recent_exposure
     monkeypatch.setattr(suggestions, "recent_exposure",
-                        lambda session, hours, ids: asked.append(list(ids)) or counted(session, hours, ids))
+                        lambda session, hours, ids, asker: asked.append(list(ids))
+                        or counted(session, hours, ids, asker))
     with Session(app.extensions["db_engine"]) as session:
-        recent = suggestions.exposure_lookup(session, 72)
+        recent = suggestions.exposure_lookup(session, 72, asker=never["id"])
         assert recent([grief["id"], never["id"]]) == {grief["id"]: 1, never["id"]: 0}
         assert recent([never["id"], cancer["id"]]) == {never["id"]: 0, cancer["id"]: 1}
     assert asked == [[grief["id"], never["id"]], [cancer["id"]]]
