@@ -8,6 +8,7 @@ from flask import Flask, current_app, g
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
+from api.security_headers import secure_cookies_wanted
 from matcher.service.context import Services, build_services
 from matcher.service.database import DEFAULT_DATABASE_URL, Database
 from matcher.service.errors import DatabaseFault, SetupError, database_fault
@@ -30,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure_cookies_wanted(),
         MATCH_CONFIG=None,      # a MatchConfig; None: PEERMATCH_CONFIG or the defaults
         EMBEDDER=None,          # an Embedder; None: PEERMATCH_MODEL or the bundled model
         SAFETY_CONFIG=None,     # a safety-screen file; None: PEERMATCH_SAFETY or the built-in list
@@ -102,6 +104,7 @@ def _init_api(app: Flask) -> None:
     from api.pages import init_pages
     from api.request_checks import init_request_checks
     from api.schemas import MAX_ID, ErrorSchema
+    from api.security_headers import init_security_headers
 
     class PeermatchApi(Api):
         ERROR_SCHEMA = ErrorSchema           # document the errors we send, not flask-smorest's default
@@ -120,5 +123,6 @@ def _init_api(app: Flask) -> None:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     init_request_checks(app)
+    init_security_headers(app)
     init_pages(app)
     init_health(app)

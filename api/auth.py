@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 
-from flask import g, request
+from flask import current_app, g, request
 from flask import session as cookie
 
 from api.errors import ApiError
-from matcher.service.access import Caller, authenticate, caller_by_key_id
+from matcher.service import page_sessions
+from matcher.service.access import Caller, authenticate
 from matcher.states import ApiRole
 
 
@@ -19,8 +21,11 @@ def current_caller() -> Caller | None:
     caller = None
     if scheme.lower() == "bearer" and token.strip():   # the scheme is case-insensitive (RFC 6750, RFC 9110)
         caller = authenticate(g.db, token)
-    elif request.blueprint == "pages" and cookie.get("key_id") is not None:   # pages only: they check CSRF
-        caller = caller_by_key_id(g.db, cookie["key_id"])
+    elif request.blueprint == "pages" and cookie.get("sid"):   # pages only: they check CSRF
+        config = current_app.config
+        caller = page_sessions.resume(g.db, cookie["sid"], timedelta(minutes=config["PAGE_IDLE_MINUTES"]),
+                                      timedelta(hours=config["PAGE_SESSION_HOURS"]))
+        g.db.commit()   # the session's last sight of its coordinator, or its end
     g.caller = caller
     return caller
 

@@ -29,7 +29,9 @@ def init_pages(app: Flask) -> None:
     from api.pages import login, review  # noqa: F401  (their routes join the blueprint)
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)        # valid for the session's lifetime
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", 3600)        # a form older than an hour is sent again
+    app.config.setdefault("PAGE_IDLE_MINUTES", 30)
+    app.config.setdefault("PAGE_SESSION_HOURS", 12)
     csrf.init_app(app)
     app.register_blueprint(blp)
 

@@ -6,6 +6,7 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from api.pages import PAGE_ROLES, blp, page_login_required, safe_next
 from matcher.availability import validate_timezone
 from matcher.profiles import ProfileError
+from matcher.service import page_sessions
 from matcher.service.access import authenticate
 
 
@@ -18,15 +19,20 @@ def login():
         if caller is None or caller.role not in PAGE_ROLES:
             error = "That key is not a valid coordinator key."
         else:
+            token = page_sessions.start(g.db, caller)
+            g.db.commit()
             session.clear()
-            session["key_id"] = caller.key_id
-            session["tz"] = "UTC"
+            session["sid"], session["tz"] = token, "UTC"
             return redirect(safe_next(request.args.get("next")))
     return render_template("login.html", error=error), 401 if error else 200
 
 
 @blp.route("/logout", methods=["POST"])
 def logout():
+    """End the session on the server too: a copy of the cookie opens nothing afterwards."""
+    if session.get("sid"):
+        page_sessions.end(g.db, session["sid"])
+        g.db.commit()
     session.clear()
     return redirect(url_for("pages.login"))
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from matcher.states import ApiRole
 from matcher.store import Session
-from matcher.store.keys import create_api_key, find_api_key, live_api_key, revoke_api_key
+from matcher.store.keys import create_api_key, find_api_key, revoke_api_key
 from matcher.store.models import ApiKey
+from matcher.store.page_sessions import end_page_sessions
 
 EVERYONE_ROLES = (ApiRole.COORDINATOR, ApiRole.ADMIN)   # see every member, not only their own sign-ups
 
@@ -57,12 +58,6 @@ def authenticate(session: Session, key: str) -> Caller | None:
     return None if row is None else caller_of(row)
 
 
-def caller_by_key_id(session: Session, key_id: int) -> Caller | None:
-    """The caller of a live key id (what a page's session cookie holds), or None."""
-    row = live_api_key(session, key_id)
-    return None if row is None else caller_of(row)
-
-
 def create_key(session: Session, role: str, name: str) -> tuple[Caller, str]:
     """A new key for `role` and the key itself, shown once (only its hash is stored)."""
     row, plaintext = create_api_key(session, role, name)
@@ -70,5 +65,8 @@ def create_key(session: Session, role: str, name: str) -> tuple[Caller, str]:
 
 
 def revoke_key(session: Session, key_id: int) -> bool:
-    """Revoke a key; False when there is no key with that id."""
-    return revoke_api_key(session, key_id) is not None
+    """Revoke a key, and end the page sessions it opened; False when there is no key with that id."""
+    if revoke_api_key(session, key_id) is None:
+        return False
+    end_page_sessions(session, "key revoked", key_id=key_id)
+    return True

@@ -37,12 +37,6 @@ def find_api_key(session: Session, plaintext: str) -> ApiKey | None:
                                                ApiKey.revoked_at.is_(None)))
 
 
-def live_api_key(session: Session, key_id: int) -> ApiKey | None:
-    """The key with this id unless it was revoked."""
-    key = session.get(ApiKey, key_id)
-    return key if key is not None and key.revoked_at is None else None
-
-
 def revoke_api_key(session: Session, key_id: int) -> ApiKey | None:
     """Revoke a key (again is a no-op); None when there is no such key."""
     row = session.get(ApiKey, key_id)

@@ -168,3 +168,20 @@ class IndexVersion(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PageSession(Base):
+    """A coordinator's login to the pages: the cookie holds only a random token; its hash is stored here.
+
+    Logging out, revoking the key, idling past the idle limit or outliving the absolute limit ends it.
+    """
+
+    __tablename__ = "page_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_because: Mapped[str | None] = mapped_column(String(16))

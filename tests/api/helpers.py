@@ -1,6 +1,7 @@
 """Small helpers for API tests."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -45,3 +46,14 @@ def fixture_database(path: Path, embedder: Embedder) -> str:
         session.commit()
     engine.dispose()
     return url
+
+
+def token(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def log_in(client, key: str):
+    """Log in to the coordinator pages with `key`, as a coordinator types it into the form."""
+    form = client.get("/coordinator/login").get_data(as_text=True)
+    return client.post("/coordinator/login", data={"key": key, "csrf_token": token(form)})

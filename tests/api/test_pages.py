@@ -1,44 +1,14 @@
 """Coordinator pages through the test client: login, CSRF, session cookie, queue, pair view, history."""
 from __future__ import annotations
 
-import re
-
-import pytest
 from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher.store.keys import create_api_key
 from matcher.store.models import MemberRow, Pairing
-from tests.api.helpers import create
-from tests.api.test_pairings import CRISIS, GRIEF, GRIEF_SUPPORTER
-
-
-def token(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-
-
-@pytest.fixture
-def page_key(app) -> str:
-    with Session(app.extensions["db_engine"]) as session:
-        _, key = create_api_key(session, "coordinator", "Dana (coordinator)")
-        session.commit()
-    return key
-
-
-def log_in(client, key: str):
-    form = client.get("/coordinator/login").get_data(as_text=True)
-    return client.post("/coordinator/login", data={"key": key, "csrf_token": token(form)})
-
-
-@pytest.fixture
-def pair_ids(client, keys, member_body):
-    h = keys["onboarding"]
-    create(client, h, member_body(narrative=GRIEF, display_name="Ana R."))
-    create(client, h, member_body(role="supporter", display_name="Jon B.", narrative=GRIEF_SUPPORTER, capacity=2))
-    create(client, h, member_body(display_name="Cris H.", narrative=CRISIS))
-    body = client.post("/api/v1/rounds", json={}, headers=keys["coordinator"]).json
-    return [p["id"] for p in body["proposals"]]
+from tests.api.helpers import log_in, token
+from tests.api.test_pairings import CRISIS
 
 
 def test_pages_need_a_coordinator_login(client, keys, app, page_key):
