@@ -102,6 +102,7 @@ def _init_api(app: Flask) -> None:
     from api.errors import register_error_handlers
     from api.health import init_health
     from api.pages import init_pages
+    from api.rate_limits import init_rate_limits
     from api.request_checks import init_request_checks
     from api.schemas import MAX_ID, ErrorSchema
     from api.security_headers import init_security_headers
@@ -123,6 +124,7 @@ def _init_api(app: Flask) -> None:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     init_request_checks(app)
+    init_rate_limits(app)
     init_security_headers(app)
     init_pages(app)
     init_health(app)

@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from api import services
 from api.auth import caller, requires
 from api.errors import ApiError
+from api.rate_limits import WRITES, rate_limited
 from api.schemas import (
     BlockOutSchema,
     DeclineOutSchema,
@@ -58,6 +59,7 @@ class Members(MethodView):
         """List members, newest last (coordinators)."""
         return onboarding.list_members(g.db, args["page"], args["per_page"]).as_dict("members")
 
+    @rate_limited(blp, WRITES)
     @requires(ONBOARDING, COORDINATOR)
     @blp.arguments(MemberInSchema)
     @blp.response(201, MemberOutSchema)
@@ -76,6 +78,7 @@ class Member(MethodView):
         """One member, as they described themselves."""
         return with_etag(onboarding.member_for(g.db, member_id, caller()))
 
+    @rate_limited(blp, WRITES)
     @requires(ONBOARDING, COORDINATOR)
     @blp.arguments(MemberPatchSchema)
     @blp.doc(parameters=[IF_MATCH])
@@ -88,6 +91,7 @@ class Member(MethodView):
         g.db.commit()
         return with_etag(row)
 
+    @rate_limited(blp, WRITES)
     @requires(ONBOARDING, COORDINATOR)
     @blp.doc(parameters=[IF_MATCH])
     @blp.response(204)
@@ -110,6 +114,7 @@ def _exclude(member_id: int, other_id: int, kind: ExclusionKind):
 
 @blp.route("/<int:member_id>/blocks")
 class Blocks(MethodView):
+    @rate_limited(blp, WRITES)
     @requires(ONBOARDING, COORDINATOR)
     @blp.arguments(PeerRefSchema)
     @blp.response(201, BlockOutSchema)
@@ -120,6 +125,7 @@ class Blocks(MethodView):
 
 @blp.route("/<int:member_id>/declines")
 class Declines(MethodView):
+    @rate_limited(blp, WRITES)
     @requires(ONBOARDING, COORDINATOR)
     @blp.arguments(PeerRefSchema)
     @blp.response(201, DeclineOutSchema)
@@ -130,6 +136,7 @@ class Declines(MethodView):
 
 @blp.route("/<int:member_id>/repeat-request")
 class RepeatRequest(MethodView):
+    @rate_limited(blp, WRITES)
     @requires(ONBOARDING, COORDINATOR)
     @blp.arguments(RepeatRequestSchema)
     @blp.response(201, RepeatRequestOutSchema)
@@ -143,6 +150,7 @@ class RepeatRequest(MethodView):
 
 @blp.route("/<int:member_id>/release-hold")
 class ReleaseHold(MethodView):
+    @rate_limited(blp, WRITES)
     @requires(COORDINATOR)
     @blp.arguments(ReleaseHoldSchema)
     @blp.response(200, MemberOutSchema)

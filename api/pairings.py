@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from api import services
 from api.auth import caller, requires
+from api.rate_limits import WRITES, rate_limited
 from api.schemas import (
     EmptySchema,
     FeedbackInSchema,
@@ -32,6 +33,7 @@ COORDINATOR = ApiRole.COORDINATOR
 
 
 @rounds_blp.route("", methods=["POST"])
+@rate_limited(rounds_blp, WRITES)
 @requires(COORDINATOR)
 @rounds_blp.arguments(RoundInSchema)
 @rounds_blp.response(201, RoundOutSchema)
@@ -71,6 +73,7 @@ def _decide(pairing_id: int, decision: Decision, reason: str | None = None):
 
 
 @blp.route("/<int:pairing_id>/approve", methods=["POST"])
+@rate_limited(blp, WRITES)
 @requires(COORDINATOR)
 @blp.arguments(EmptySchema)
 @blp.response(200, PairingSchema)
@@ -80,6 +83,7 @@ def approve(_data, pairing_id):
 
 
 @blp.route("/<int:pairing_id>/reject", methods=["POST"])
+@rate_limited(blp, WRITES)
 @requires(COORDINATOR)
 @blp.arguments(ReasonSchema)
 @blp.response(200, PairingSchema)
@@ -89,6 +93,7 @@ def reject(data, pairing_id):
 
 
 @blp.route("/<int:pairing_id>/end", methods=["POST"])
+@rate_limited(blp, WRITES)
 @requires(COORDINATOR)
 @blp.arguments(ReasonSchema)
 @blp.response(200, PairingSchema)
@@ -106,6 +111,7 @@ def history(pairing_id):
 
 
 @blp.route("/<int:pairing_id>/feedback", methods=["POST"])
+@rate_limited(blp, WRITES)
 @requires(ApiRole.ONBOARDING, COORDINATOR)
 @blp.arguments(FeedbackInSchema)
 @blp.response(201, FeedbackOutSchema)

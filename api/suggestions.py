@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from api import services
 from api.auth import caller, requires
 from api.errors import ApiError
+from api.rate_limits import SUGGESTIONS, rate_limited
 from api.schemas import SuggestArgsSchema, SuggestionsSchema
 from matcher.service import onboarding
 from matcher.service.suggestions import suggest
@@ -17,6 +18,7 @@ blp = Blueprint("suggestions", __name__, url_prefix="/api/v1/members",
 
 
 @blp.route("/<int:member_id>/suggestions")
+@rate_limited(blp, SUGGESTIONS)
 @requires(ApiRole.ONBOARDING, ApiRole.COORDINATOR)
 @blp.arguments(SuggestArgsSchema, location="query")
 @blp.response(200, SuggestionsSchema)

@@ -270,10 +270,14 @@ def latency_summary(load: Load, seconds: float) -> dict:
             "statuses": dict(sorted(statuses.items()))}
 
 
+UNLIMITED = "100000 per minute"   # the load measures throughput, not the limits
+
+
 def run(n_requests: int, threads: int, workers: int, database_url: str | None, seed: int = 0) -> dict:
     """Start PostgreSQL (unless given) and the server, drive the load, check, and stop everything."""
     with own_postgres(database_url) as url, tempfile.TemporaryDirectory(prefix="peermatch-load-") as tmp:
         env = dict(os.environ, DATABASE_URL=url, PEERMATCH_SECRET_KEY=secrets.token_hex(16), HF_HUB_OFFLINE="1",
+                   PEERMATCH_RATE_LIMIT_WRITES=UNLIMITED, PEERMATCH_RATE_LIMIT_SUGGESTIONS=UNLIMITED,
                    TOKENIZERS_PARALLELISM="false",
                    OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))   # one torch thread per worker
         peermatch("init-db", env=env)

@@ -30,7 +30,8 @@ def fuzz_app(tmp_path, embedder):
     from api import create_app
 
     app = create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path / 'fuzz.sqlite3'}",
-                      "EMBEDDER": embedder, "SECRET_KEY": "test"})
+                      "EMBEDDER": embedder, "SECRET_KEY": "test", "RATE_LIMIT_WRITES": "100000 per minute",
+                      "RATE_LIMIT_SUGGESTIONS": "100000 per minute"})
     yield app
     app.extensions["db_engine"].dispose()
 
