@@ -71,6 +71,17 @@ def rebuild_vectors(build_memory: str | None) -> None:
     click.echo(f"The pgvector store holds {count} members.")
 
 
+@click.command("purge-erased")
+def purge_erased() -> None:
+    """Rewrite the tables erasure touches so erased members' words leave the database files (run off-peak).
+
+    PostgreSQL: VACUUM FULL of each table (it locks the table while it runs) and a CHECKPOINT;
+    SQLite: a WAL checkpoint and VACUUM. Backups and archived WAL keep their copies until they expire.
+    """
+    done = cli.database().purge_erased()
+    click.echo("Purged: " + "; ".join(done) + ".")
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -125,4 +136,4 @@ def revoke_key(key_id: int) -> None:
     click.echo(f"Revoked key #{key_id}.")
 
 
-COMMANDS = (init_db, load_fixtures, embed, rebuild_vectors, serve, create_key, revoke_key)
+COMMANDS = (init_db, load_fixtures, embed, rebuild_vectors, purge_erased, serve, create_key, revoke_key)

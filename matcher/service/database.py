@@ -6,6 +6,7 @@ from pathlib import Path
 from matcher.service.errors import SetupError
 from matcher.store import Session
 from matcher.store.engine import DEFAULT_DATABASE_URL, create_schema, make_engine
+from matcher.store.erasure import purge_erased
 from matcher.store.vectors import rebuild_vector_store, stored_vector_dimension, vector_store_dimension
 
 __all__ = ["DEFAULT_DATABASE_URL", "Database", "rebuild_vectors"]
@@ -38,6 +39,10 @@ class Database:
     def vector_dimension(self) -> int:
         """The pgvector store's dimension, or 0 when the database has none."""
         return stored_vector_dimension(self.engine)
+
+    def purge_erased(self) -> list[str]:
+        """Rewrite the tables erasure touches so erased words leave the files too (`store.erasure.purge_erased`)."""
+        return purge_erased(self.engine)
 
     def dispose(self) -> None:
         """Close every pooled connection (before a fork, and when a command ends)."""

@@ -41,6 +41,7 @@ def make_engine(url: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(conn, _record):
         conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA secure_delete=ON")   # deleted and overwritten content is zeroed, not left in free pages
         use_wal(conn)
     return engine
 
