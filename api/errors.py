@@ -14,7 +14,6 @@ from matcher.service.errors import (
     DomainError,
     ForbiddenError,
     HeldForReviewError,
-    InvalidInputError,
     NotFoundError,
     database_fault,
     driver_error_name,
@@ -85,7 +84,7 @@ def handle_http(exc: HTTPException):
 # domain error -> (HTTP status, error code)
 DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     NotFoundError: (404, "not_found"), ConflictError: (409, "conflict"), HeldForReviewError: (409, "held_for_review"),
-    InvalidInputError: (422, "invalid_input"), ForbiddenError: (403, "forbidden"),
+    ForbiddenError: (403, "forbidden"),
 }
 
 

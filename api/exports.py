@@ -5,10 +5,10 @@ import csv
 import io
 
 from flask import Response, current_app, g
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from api.auth import caller, requires
+from api.blueprint import Blueprint
 from api.schemas import MAX_ID, PAIRING_STATUSES, StrictSchema
 from matcher.service.exports import PAIRING_COLUMNS, pairing_export
 from matcher.states import ApiRole

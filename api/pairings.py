@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import g
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api import services
 from api.auth import caller, requires
+from api.blueprint import Blueprint
 from api.rate_limits import WRITES, rate_limited
 from api.schemas import (
     EmptySchema,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint  # the type only: views use api.blueprint.Blueprint
 
 from api.schemas import ErrorSchema
 

@@ -29,7 +29,11 @@ def check_request() -> None:
         raise ApiError(414, "uri_too_long", f"The URL is longer than {MAX_URL_LENGTH} characters.")
     if sum(len(k) + len(v) for k, v in request.headers.items()) > MAX_HEADER_BYTES:
         raise ApiError(431, "headers_too_large", f"The request headers are larger than {MAX_HEADER_BYTES} bytes.")
-    if request.method in BODY_METHODS and request.path.startswith(API_PREFIX):
+    if not request.path.startswith(API_PREFIX):
+        return
+    if "" in request.args:   # `?=1`: a value without a name, which no operation takes
+        raise ApiError(400, "bad_request", "A query parameter has no name.", "query")
+    if request.method in BODY_METHODS:
         check_json_body()
 
 

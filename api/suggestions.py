@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask import g, request
-from flask_smorest import Blueprint
 
 from api import services
 from api.auth import caller, requires
+from api.blueprint import Blueprint
 from api.errors import ApiError
 from api.rate_limits import SUGGESTIONS, rate_limited
 from api.schemas import SuggestArgsSchema, SuggestionsSchema

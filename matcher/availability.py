@@ -26,13 +26,14 @@ NOT_A_PLACE = frozenset({"localtime", "Factory"})   # zoneinfo names that are no
 
 
 @functools.cache
-def _known_zones() -> frozenset[str]:
+def known_zones() -> frozenset[str]:
+    """Every IANA time zone name a member may give."""
     return frozenset(available_timezones()) - NOT_A_PLACE
 
 
 def validate_timezone(name: str, field: str = "timezone") -> str:
     """The name itself, if it is an IANA time zone such as "Europe/Berlin"."""
-    if not isinstance(name, str) or name not in _known_zones():
+    if not isinstance(name, str) or name not in known_zones():
         raise ProfileError(field, f"{name!r} is not an IANA time zone name such as \"Europe/Berlin\".")
     return name
 
@@ -218,5 +219,5 @@ def weekly_grid(a: list[Interval], b: list[Interval], tz: str, week_start: date)
 __all__ = [
     "WEEK_MINUTES", "ZoneInfoNotFoundError", "bitmap_overlap_at", "bitmap_overlap_minutes", "coming_week_start",
     "merge_intervals", "overlap_intervals", "overlap_minutes", "summary_hits", "to_bitmap", "to_local_windows",
-    "utc_intervals", "validate_timezone", "weekly_grid", "word_summary",
+    "known_zones", "utc_intervals", "validate_timezone", "weekly_grid", "word_summary",
 ]

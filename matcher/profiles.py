@@ -57,7 +57,8 @@ def parse_hhmm(value: object, field: str = "time") -> int:
 
 @dataclass(frozen=True)
 class Window:
-    """A weekly window in the member's local time; `end <= start` means it crosses midnight."""
+    """A weekly window in the member's local time; `end <= start` means it crosses midnight, so a window
+    that ends when it starts lasts the whole 24 hours from then."""
 
     day: str
     start: int
@@ -72,13 +73,11 @@ class Window:
             raise ProfileError(f"{field}.day", f"{day!r} is not a day; use one of {', '.join(DAYS)}.")
         start = parse_hhmm(raw.get("start"), f"{field}.start")
         end = parse_hhmm(raw.get("end"), f"{field}.end")
-        if start == end:
-            raise ProfileError(field, "A window must not be empty: start and end are the same time.")
         return cls(day, start, end)
 
     @property
     def minutes(self) -> int:
-        return (self.end - self.start) % 1440
+        return (self.end - self.start) % 1440 or 1440
 
     def to_dict(self) -> dict:
         return {"day": self.day, "start": format_hhmm(self.start), "end": format_hhmm(self.end)}

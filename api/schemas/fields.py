@@ -13,16 +13,19 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from matcher.availability import validate_timezone
+from matcher.availability import known_zones, validate_timezone
 from matcher.profiles import ISO_639_1, ProfileError, check_text, parse_hhmm, validate_languages, validate_topics
 
 MAX_ID = 2**31 - 1   # ids are 32-bit integers in every supported database
-_VISIBLE = r"[^\s\u200b-\u200d\u2060\ufeff\u0000-\u001f\u007f-\u009f]"
-PATTERNS = {   # (multiline, required) -> the ECMA-262 pattern of what `check_text` accepts
-    (False, False): r"^[^\u0000-\u001f\u007f-\u009f]*$",
-    (True, False): r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
-    (False, True): rf"^[\s\u200b-\u200d\u2060\ufeff]*{_VISIBLE}[^\u0000-\u001f\u007f-\u009f]*$",
-    (True, True): rf"^[\s\u200b-\u200d\u2060\ufeff]*{_VISIBLE}[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$",
+_SPACES = r"\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"   # what `str.strip` removes, controls aside
+_INVISIBLE = r"\u200b-\u200d\u2060\ufeff"
+_LINE_OK = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"       # refused in text with line breaks
+_ONE_LINE_OK = r"\u0000-\u001f\u007f-\u009f"                              # refused in one line
+PATTERNS = {   # (multiline, not blank) -> the ECMA-262 pattern of what `check_text` accepts
+    (False, False): rf"^[^{_ONE_LINE_OK}]*$",
+    (True, False): rf"^[^{_LINE_OK}]*$",
+    (False, True): rf"^[{_SPACES}{_INVISIBLE}]*[^{_ONE_LINE_OK}{_SPACES}{_INVISIBLE}][^{_ONE_LINE_OK}]*$",
+    (True, True): rf"^[{_SPACES}{_INVISIBLE}\t\n\r]*[^{_ONE_LINE_OK}{_SPACES}{_INVISIBLE}][^{_LINE_OK}]*$",
 }
 
 
@@ -92,7 +95,11 @@ class ClockTime(Text):
 
 
 class TimeZone(Text):
-    """An IANA time zone name such as "Europe/Berlin" (not the server's "localtime")."""
+    """An IANA time zone name such as "Europe/Berlin" (not the server's "localtime"); the document lists them."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.metadata = {**self.metadata, "enum": sorted(known_zones())}
 
     def _deserialize(self, value, attr, data, **kwargs):
         return _run(validate_timezone, super()._deserialize(value, attr, data, **kwargs), attr or "timezone")
@@ -119,7 +126,7 @@ class LanguageCodes(fields.List):
         self.at_least_one = at_least_one
 
     def _deserialize(self, value, attr, data, **kwargs):
-        codes = super()._deserialize(value, attr, data, **kwargs)
+        codes = _at_most(super()._deserialize(value, attr, data, **kwargs), 10)
         return list(_run(validate_languages, codes, attr or "languages", required=self.at_least_one))
 
 
@@ -131,7 +138,15 @@ class TopicTags(fields.List):
                          **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return list(_run(validate_topics, super()._deserialize(value, attr, data, **kwargs), attr or "topics"))
+        tags = _at_most(super()._deserialize(value, attr, data, **kwargs), 20)
+        return list(_run(validate_topics, tags, attr or "topics"))
+
+
+def _at_most(items: list, most: int) -> list:
+    """`items`, if there are at most `most` of them as sent (before duplicates are dropped)."""
+    if len(items) > most:
+        raise ValidationError(f"Give at most {most}.")
+    return items
 
 
 class UtcDateTime(fields.DateTime):

@@ -1,7 +1,7 @@
 """Members: what an onboarding form sends and what it gets back; blocks, declines, repeat requests, holds."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import Schema, fields, post_load, validate
 
 from api.schemas.common import PageSchema, ReasonSchema, StrictSchema
 from api.schemas.fields import (
@@ -18,14 +18,12 @@ from matcher.profiles import DAYS, MAX_NARRATIVE_CHARS, ROLES, STATUSES, validat
 
 
 class WindowSchema(StrictSchema):
+    """A weekly window in the member's local time. An end at or before the start crosses midnight (an end
+    equal to the start: the whole 24 hours)."""
+
     day = fields.String(required=True, validate=validate.OneOf(DAYS), metadata={"example": "mon"})
     start = ClockTime(required=True)
     end = ClockTime(required=True)
-
-    @validates_schema
-    def _not_empty(self, data: dict, **_):
-        if data.get("start") == data.get("end"):
-            raise ValidationError("A window must not be empty: start and end are the same time.", "end")
 
 
 class MemberInSchema(StrictSchema):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from matcher.store.faults import DatabaseFault, database_fault, driver_error_name
 
 __all__ = ["ConflictError", "DatabaseFault", "DomainError", "ForbiddenError", "HeldForReviewError",
-           "InvalidInputError", "NotFoundError", "SetupError", "database_fault", "driver_error_name"]
+           "NotFoundError", "SetupError", "database_fault", "driver_error_name"]
 
 
 class DomainError(Exception):
@@ -29,10 +29,6 @@ class ConflictError(DomainError):
 
 class HeldForReviewError(ConflictError):
     """The member is held for a coordinator's review: no peers for them until a person has talked with them."""
-
-
-class InvalidInputError(DomainError):
-    """Well-formed input that a rule refuses (e.g. a member blocking themselves)."""
 
 
 class ForbiddenError(DomainError):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from matcher.service.access import Caller
-from matcher.service.errors import ConflictError, InvalidInputError, NotFoundError
+from matcher.service.errors import ConflictError, NotFoundError
 from matcher.service.listing import Page, paginate
 from matcher.states import ACTIVE_STATUSES, ExclusionKind
 from matcher.store import Session
@@ -137,11 +137,11 @@ def exclude_peer(session: Session, row: MemberRow, other_id: int, kind: Exclusio
 
     Raises
     ------
-    InvalidInputError: a member naming themselves.
+    ConflictError: a member naming themselves.
     NotFoundError: no live member `other_id`, or none this member has met (answered alike).
     """
     if other_id == row.id:
-        raise InvalidInputError("A member cannot do this to themselves.", "member_id")
+        raise ConflictError("A member cannot do this to themselves.", "member_id")
     other = live_member(session, other_id)
     if other is None or not (caller.owns(other.created_by_key) or has_met(session, row.id, other_id)):
         raise NotFoundError(f"No member with id {other_id}.", "member_id")

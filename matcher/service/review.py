@@ -11,7 +11,7 @@ from matcher.availability import Interval, coming_week_start, overlap_minutes, u
 from matcher.config import MatchConfig
 from matcher.profiles import Member, Window
 from matcher.ranking import pair_failure
-from matcher.service.errors import ConflictError, InvalidInputError, NotFoundError
+from matcher.service.errors import ConflictError, NotFoundError
 from matcher.service.listing import Page, paginate
 from matcher.states import ACTIVE_STATUSES, TRANSITIONS, Decision, ExclusionKind, PairingStatus
 from matcher.store import Session
@@ -143,7 +143,7 @@ def give_feedback(session: Session, pairing_id: int, member_id: int, rating: int
     """One member of an approved or ended pairing rates it, once."""
     pairing = get_pairing(session, pairing_id)
     if member_id not in pairing.member_ids:
-        raise InvalidInputError(f"Member {member_id} is not in pairing {pairing_id}.", "member_id")
+        raise ConflictError(f"Member {member_id} is not in pairing {pairing_id}.", "member_id")
     if pairing.status not in RATEABLE_STATUSES:
         raise ConflictError(f"This pairing is {pairing.status}; only approved or ended pairings can be rated.",
                             "status")
@@ -161,7 +161,7 @@ def give_feedback(session: Session, pairing_id: int, member_id: int, rating: int
 def request_repeat(session: Session, member: MemberRow, peer_id: int, actor: str) -> RepeatRequest:
     """Ask for a previous peer again: allowed only after an ended pairing of the two."""
     if ended_pairing_between(session, member.id, peer_id) is None:
-        raise InvalidInputError(f"Member {peer_id} is not a previous peer of member {member.id} "
+        raise ConflictError(f"Member {peer_id} is not a previous peer of member {member.id} "
                                 "(no ended pairing of the two).", "peer_id")
     request = repeat_request_of(session, member.id)
     if request is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from matcher.index import UnknownMemberError
 from matcher.rounds import propose_round
 from matcher.service.context import Services
-from matcher.service.errors import InvalidInputError, NotFoundError
+from matcher.service.errors import ConflictError, NotFoundError
 from matcher.store import Session
 from matcher.store.audit import audit
 from matcher.store.members import touch
@@ -23,7 +23,7 @@ def run_round(session: Session, services: Services, actor: str, seeker_ids: list
     Raises
     ------
     NotFoundError: a seeker id that is not a member with a vector.
-    InvalidInputError: a supporter among `seeker_ids`, or an unknown solver.
+    ConflictError: a supporter among `seeker_ids` (they do not wait for a pair).
     """
     lock_rounds(session)
     index = services.index.refresh(session)
@@ -34,7 +34,7 @@ def run_round(session: Session, services: Services, actor: str, seeker_ids: list
     except UnknownMemberError as exc:
         raise NotFoundError(f"No member with id {exc.args[0]}.", "seeker_ids") from exc
     except ValueError as exc:
-        raise InvalidInputError(str(exc), "seeker_ids") from exc
+        raise ConflictError(str(exc), "seeker_ids") from exc
     unmatched = [{"member_id": u.member_id, "reason": u.reason} for u in result.unmatched]
     round_row = PairingRound(actor=actor, solver=solver, config_digest=result.config_digest,
                              unmatched=unmatched, seconds=round(result.seconds, 4))

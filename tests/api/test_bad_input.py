@@ -118,3 +118,10 @@ def test_long_urls_and_huge_headers_get_json_errors(client, keys):
 def test_the_bearer_scheme_is_case_insensitive(client, keys, scheme):
     token = keys["coordinator"]["Authorization"].split(" ", 1)[1]
     assert client.get("/api/v1/members", headers={"Authorization": f"{scheme} {token}"}).status_code == 200
+
+
+def test_unknown_and_nameless_query_parameters_are_refused(client, keys):
+    typo = client.get("/api/v1/members?pgae=2", headers=keys["coordinator"])
+    assert typo.status_code == 422 and typo.json["field"] == "pgae"
+    nameless = client.get("/api/v1/pairings?=1", headers=keys["coordinator"])
+    assert nameless.status_code == 400 and nameless.json["field"] == "query"

@@ -114,7 +114,7 @@ def test_rejected_and_ended_pairs_are_not_proposed_again_unless_a_member_asks(cl
     client.post(f"/api/v1/pairings/{first}/end", json={"reason": "Summer break."}, headers=c)
     assert run_round(client, keys)["proposals"] == []
     not_previous = client.post(f"/api/v1/members/{seeker}/repeat-request", json={"peer_id": seeker + 100}, headers=h)
-    assert not_previous.status_code == 422 and not_previous.json["field"] == "peer_id"
+    assert not_previous.status_code == 409 and not_previous.json["field"] == "peer_id"
     asked = client.post(f"/api/v1/members/{seeker}/repeat-request", json={"peer_id": supporter}, headers=h)
     assert asked.status_code == 201
     again = run_round(client, keys)["proposals"]
@@ -182,7 +182,7 @@ def test_feedback_from_either_member_once(client, keys, cohort, app):
     assert twice.status_code == 409
     outsider = client.post(f"/api/v1/pairings/{pid}/feedback", json={
         "member_id": cohort["udo"], "rating": 3, "would_continue": True}, headers=h)
-    assert outsider.status_code == 422 and outsider.json["field"] == "member_id"
+    assert outsider.status_code == 409 and outsider.json["field"] == "member_id"
     bad = client.post(f"/api/v1/pairings/{pid}/feedback", json={
         "member_id": proposal["seeker_id"], "rating": 6, "would_continue": True}, headers=h)
     assert bad.status_code == 422 and bad.json["field"] == "rating"
@@ -240,7 +240,7 @@ def test_round_input_errors(client, keys, cohort):
     unknown = client.post("/api/v1/rounds", json={"seeker_ids": [999999]}, headers=c)
     assert unknown.status_code == 404 and unknown.json["field"] == "seeker_ids"
     supporter = client.post("/api/v1/rounds", json={"seeker_ids": [cohort["jon"]]}, headers=c)
-    assert supporter.status_code == 422 and "supporter" in supporter.json["message"]
+    assert supporter.status_code == 409 and "supporter" in supporter.json["message"]
     solver = client.post("/api/v1/rounds", json={"solver": "magic"}, headers=c)
     assert solver.status_code == 422 and solver.json["field"] == "solver"
     assert client.post("/api/v1/rounds", json={}, headers=keys["onboarding"]).status_code == 403

@@ -191,3 +191,11 @@ def test_word_summaries_skip_only_rows_that_share_no_free_minute():
         assert (summary_hits(word_summary(query), summary_columns, some) == ~skipped[some]).all()
         assert (full[skipped] == 0).all() and skipped.any() and (~skipped).any()
         assert (bitmap_overlap_at(query, columns, rows, summary_columns) == full).all()
+
+
+def test_a_window_ending_when_it_starts_is_the_whole_day_from_then():
+    wed = 2 * 1440
+    assert utc_intervals([w("wed", "09:00", "09:00")], "UTC", PLAIN_WEEK) == [(wed + 540, wed + 540 + 1440)]
+    # the night Europe springs forward has 23 hours: Saturday 12:00 to Sunday 12:00 Berlin is 23 h of UTC
+    sat = 5 * 1440
+    assert utc_intervals([w("sat", "12:00", "12:00")], "Europe/Berlin", EU_DST_WEEK) == [(sat + 660, sat + 660 + 1380)]

@@ -19,7 +19,7 @@ from matcher.profiles import (
     ({"day": "mon", "start": "24:00", "end": "11:00"}, "availability.start"),
     ({"day": "mon", "start": "9:00", "end": "11:00"}, "availability.start"),
     ({"day": "mon", "start": "10:00", "end": "10:60"}, "availability.end"),
-    ({"day": "mon", "start": "10:00", "end": "10:00"}, "availability"),
+    ({"day": "mon", "start": "10:00\n", "end": "11:00"}, "availability.start"),
     ({"day": "mon"}, "availability.start"),
     ("mon 10-11", "availability"),
 ])
@@ -69,3 +69,9 @@ def test_topics_are_normalised_tags():
 def test_role_compatibility_is_symmetric(a, b, ok):
     assert roles_compatible(a, b) is ok
     assert roles_compatible(b, a) is ok
+
+
+def test_a_window_that_ends_when_it_starts_lasts_a_whole_day():
+    window = Window.parse({"day": "sat", "start": "09:00", "end": "09:00"})
+    assert window.minutes == 24 * 60
+    assert Window.parse({"day": "sat", "start": "22:00", "end": "01:00"}).minutes == 180
