@@ -128,7 +128,7 @@ def test_block_is_recorded_once_and_rejects_self_and_unknown(app, client, keys, 
     assert client.post(url, json={"member_id": b["id"]}, headers=keys["onboarding"]).status_code == 201
     assert client.post(url, json={"member_id": b["id"]}, headers=keys["onboarding"]).status_code == 200
     before = snapshot(app)
-    assert client.post(url, json={"member_id": a["id"]}, headers=keys["onboarding"]).status_code == 422
+    assert client.post(url, json={"member_id": a["id"]}, headers=keys["onboarding"]).status_code == 409
     assert client.post(url, json={"member_id": 4242}, headers=keys["onboarding"]).status_code == 404
     assert client.post(url, json={"member": b["id"]}, headers=keys["onboarding"]).status_code == 422
     assert snapshot(app) == before

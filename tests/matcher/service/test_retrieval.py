@@ -5,8 +5,7 @@ import logging
 import os
 
 import pytest
-from alembic import command
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import matcher.service.retrieval as retrieval
@@ -17,7 +16,7 @@ from matcher.service.index_state import IndexState
 from matcher.service.retrieval import InProcessRetriever, PgvectorRetriever, choose_retrieval
 from matcher.service.suggestions import exclusions_of, exposure_lookup
 from matcher.states import ExclusionKind
-from matcher.store.engine import create_schema, make_engine, migration_config
+from matcher.store.engine import create_schema, make_engine
 from matcher.store.members import touch
 from matcher.store.models import Exclusion, MemberRow, SuggestionEvent
 from tests.api.helpers import store_fixture_members
@@ -141,11 +140,8 @@ def test_postgres_without_a_vector_store_falls_back_to_the_in_process_index(post
     url = new_postgres_database(postgres_server, "novector")
     engine = make_engine(url)
     create_schema(engine)
-    with engine.connect() as conn:
-        config = migration_config()
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0001")
-        conn.commit()
+    with engine.begin() as conn:   # what a PostgreSQL without the vector extension is left with
+        conn.execute(text("DROP TABLE member_filters, member_vectors"))
     engine.dispose()
     database = Database(url)
     caplog.set_level(logging.INFO, logger="matcher.service.retrieval")
