@@ -8,6 +8,7 @@ from flask import Flask, current_app, g
 from flask_smorest import Api
 from werkzeug.routing import IntegerConverter
 
+from api.front import docs_settings
 from api.security_headers import secure_cookies_wanted
 from matcher.service.context import Services, build_services
 from matcher.service.database import DEFAULT_DATABASE_URL, Database
@@ -38,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         RETRIEVAL=None,         # in-process | pgvector; None: PEERMATCH_RETRIEVAL, else what the database has
         ANN_MIN_MEMBERS=None,   # None: PEERMATCH_ANN_MIN_MEMBERS (default off)
         ANN_CALIBRATION=None,
+        **docs_settings(),
     )
     if test_config:
         app.config.update(test_config)
@@ -100,6 +102,7 @@ def warm_index(app: Flask) -> None:
 def _init_api(app: Flask) -> None:
     from api import exports, members, pairings, suggestions
     from api.errors import register_error_handlers
+    from api.front import init_front
     from api.health import init_health
     from api.pages import init_pages
     from api.rate_limits import init_rate_limits
@@ -128,3 +131,4 @@ def _init_api(app: Flask) -> None:
     init_security_headers(app)
     init_pages(app)
     init_health(app)
+    init_front(app)

@@ -12,7 +12,7 @@ from flask import Flask, Response, request
 
 CONTENT_SECURITY_POLICY = ("default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
                            "object-src 'none'")
-CACHEABLE_PREFIXES = ("/static/",)   # the package's own CSS and images: nothing private
+CACHEABLE_PREFIXES = ("/static/", "/api/v1/docs/assets/")   # the package's own files: nothing private
 
 
 def secure_cookies_wanted() -> bool:

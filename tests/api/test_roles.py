@@ -18,7 +18,8 @@ API_ROLES = tuple(ApiRole)
 
 # Public on purpose: the API description, the probes a load balancer calls without a key, and the
 # coordinator pages' way in and out.
-PUBLIC_ENDPOINTS = {"static", "api-docs.openapi_json", "healthz", "readyz", "pages.login", "pages.logout"}
+PUBLIC_ENDPOINTS = {"static", "api-docs.openapi_json", "api-docs.openapi_swagger_ui", "front.index",
+                    "front.docs_asset", "healthz", "readyz", "pages.login", "pages.logout"}
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 PARAMETER = re.compile(r"<(?:(?P<converter>\w+)(?:\((?P<args>[^)]*)\))?:)?(?P<name>\w+)>")
 
