@@ -13,13 +13,6 @@ from matcher.service.rounds import run_round as propose
 from matcher.states import Decision
 
 
-@blp.route("/")
-@page_login_required
-def queue():
-    """Held members first, then the proposals awaiting a decision, then who the last round left out."""
-    return render_template("queue.html", **vars(coordination.review_queue(g.db)))
-
-
 @blp.route("/rounds", methods=["POST"])
 @page_login_required
 def run_round():

@@ -26,7 +26,6 @@ from matcher.text.explanation import best_sentence_pair
 class ReviewQueue:
     held: list[MemberRow]
     hold_reasons: dict[int, list[str]]
-    proposals: list[Pairing]
     approved: list[Pairing]
     last_round: PairingRound | None
     names: dict[int, str]
@@ -43,14 +42,13 @@ class PairView:
 
 
 def review_queue(session: Session) -> ReviewQueue:
-    """Held members first, then the proposals awaiting a decision (best first), then who the last round left out."""
+    """Held members, active pairings and who the last round left out (proposals are paged: `service.queue`)."""
     held = held_members(session)
-    proposals = pairings_in(session, PairingStatus.PROPOSED, best_first=True)
     approved = pairings_in(session, PairingStatus.APPROVED)
     latest = last_round(session)
-    ids = {i for p in proposals + approved for i in p.member_ids}
+    ids = {i for p in approved for i in p.member_ids}
     ids |= {u["member_id"] for u in (latest.unmatched if latest else [])}
-    return ReviewQueue(held, hold_reasons(session, [m.id for m in held]), proposals, approved, latest,
+    return ReviewQueue(held, hold_reasons(session, [m.id for m in held]), approved, latest,
                        display_names(session, ids))
 
 

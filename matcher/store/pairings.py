@@ -143,9 +143,8 @@ def pairings_query(status: str | None = None, round_id: int | None = None) -> Se
     return stmt
 
 
-def pairings_in(session: Session, status: str, best_first: bool = False) -> list[Pairing]:
-    order = (Pairing.score.desc(), Pairing.id) if best_first else (Pairing.id,)
-    return list(session.scalars(select(Pairing).where(Pairing.status == status).order_by(*order)))
+def pairings_in(session: Session, status: str) -> list[Pairing]:
+    return list(session.scalars(select(Pairing).where(Pairing.status == status).order_by(Pairing.id)))
 
 
 def last_round(session: Session) -> PairingRound | None:
@@ -178,3 +177,14 @@ def pairings_with_ratings(session: Session, status: str | None, round_id: int | 
     if round_id:
         stmt = stmt.where(Pairing.round_id == round_id)
     return [tuple(row) for row in session.execute(stmt)]
+
+
+def repeat_requesters(session: Session, member_ids: set[int]) -> set[int]:
+    """Which of these members asked to be paired again with a previous peer."""
+    return set(session.scalars(select(RepeatRequest.member_id).where(RepeatRequest.member_id.in_(member_ids))))
+
+
+def scoring_at_least(session: Session, pairing_ids: list[int], min_score: float) -> list[int]:
+    """Those of `pairing_ids` whose score is at least `min_score`, in the given order."""
+    keep = set(session.scalars(select(Pairing.id).where(Pairing.id.in_(pairing_ids), Pairing.score >= min_score)))
+    return [i for i in pairing_ids if i in keep]

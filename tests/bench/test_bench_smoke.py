@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 
 def test_suggest_bench_prints_latencies_baselines_and_recall(capsys):
     # more queries than one key may make in a minute: the bench times requests, not the rate limits
-    report = suggest.main(["--members", "150", "--queries", "65", "--sklearn-queries", "5", "--k", "5", "--real-limit", "0", "--json"])
+    report = suggest.main(["--members", "150", "--queries", "65", "--sklearn-queries", "5", "--k", "5",
+                           "--real-limit", "0", "--json"])
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed == report
     assert {"p50_ms", "p99_ms", "numpy_p50_ms", "sklearn_p50_ms", "recall_at_10"} <= report.keys()
