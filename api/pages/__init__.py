@@ -6,7 +6,9 @@ both paths check, audit and lock the same way.
 
     login      logging in and out, the coordinator's time zone
     queue      the review queue: filters, sorting, pages, bulk decisions
-    review     rounds, pairs and their history, held members
+    review     rounds, pairs and their history, releasing holds
+    members    the member directory and a member's record
+    dashboard  how the community is doing, as SVG charts (geometry in `charts`)
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ PAGE_ROLES = (ApiRole.COORDINATOR, ApiRole.ADMIN)
 
 def init_pages(app: Flask) -> None:
     """Register the pages and CSRF protection (checked on the pages' forms only)."""
-    from api.pages import login, queue, review  # noqa: F401  (their routes join the blueprint)
+    from api.pages import dashboard, login, members, queue, review  # noqa: F401  (their routes join the blueprint)
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 3600)        # a form older than an hour is sent again

@@ -60,13 +60,6 @@ def history(pairing_id: int):
                            names=coordination.pairing_names(g.db, pairing))
 
 
-@blp.route("/members/<int:member_id>")
-@page_login_required
-def member(member_id: int):
-    row, reasons = coordination.held_member(g.db, member_id)
-    return render_template("member.html", member=row, reasons=reasons)
-
-
 @blp.route("/members/<int:member_id>/release", methods=["POST"])
 @page_login_required
 def release(member_id: int):
