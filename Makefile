@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install system-deps lint serve test bench bench-1m clean
+.PHONY: install system-deps browser-deps lint serve test bench bench-1m clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,11 +28,19 @@ serve: install
 	$(BIN)/peermatch serve --host 127.0.0.1 --port 5000
 
 # ruff (lint and import order) and mypy, in seconds; `make test` runs them first
+# axe-core for the accessibility checks of the browser tests (npm, exact version from the lock file)
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
+browser-deps: $(AXE)
+
 lint: install
 	$(BIN)/ruff check matcher api tests bench notebooks data
 	$(BIN)/mypy matcher api
 
-test: install system-deps lint
+test: install system-deps browser-deps lint
 	$(BIN)/python -m pytest
 
 bench: install

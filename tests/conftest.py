@@ -148,3 +148,29 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
+
+
+@pytest.fixture(scope="session")
+def check_accessibility():
+    """A check that the page open in a browser has no serious or critical axe-core violation.
+
+    axe is injected as a script, so the page's context must be made with ``bypass_csp=True``
+    (the pages' own CSP rightly forbids inline scripts).
+    """
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `make test` installs it (npm ci --prefix tests/browser).")
+    source = AXE.read_text()
+
+    def check(page) -> list[dict]:
+        page.add_script_tag(content=source)
+        result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        blocking = [{"id": v["id"], "impact": v["impact"], "help": v["help"],
+                     "where": [n["target"] for n in v["nodes"]][:5]}
+                    for v in result["violations"] if v["impact"] in BLOCKING_IMPACTS]
+        assert not blocking, f"{page.url}: {blocking}"
+        return result["violations"]
+    return check
