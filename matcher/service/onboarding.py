@@ -30,7 +30,7 @@ from matcher.text.embedding import Embedder, text_hash
 from matcher.text.safety import SafetyScreen
 
 PROFILE_FIELDS = ("display_name", "intro", "role", "narrative", "languages", "preferred_languages",
-                  "preferred_topics", "timezone", "availability", "capacity", "topics", "status")
+                  "preferred_topics", "timezone", "availability", "capacity", "topics", "status", "formats", "group_sizes")
 
 
 def member_for(session: Session, member_id: int, caller: Caller) -> MemberRow:
