@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from matcher.groups import WeeklySlot
+from matcher.states import GroupRole
 from matcher.store import Session
 from matcher.store.groups import current_memberships, programmes_by_id
 from matcher.store.members import display_names, live_rows_by_id
@@ -56,7 +57,7 @@ def describe_groups(session: Session, groups: list[SupportGroup]) -> list[GroupV
     for group in groups:
         members = [{"member_id": p.member_id, "display_name": names.get(p.member_id, ""), "role": p.role,
                     "joined_at": p.joined_at} for p in places[group.id]]
-        facilitator = next((m["member_id"] for m in members if m["role"] == "facilitator"), None)
+        facilitator = next((p.member_id for p in places[group.id] if p.role == GroupRole.FACILITATOR), None)
         slot = dict(group.slot, **{"utc": slot_in(group.slot, "UTC")})
         out.append(GroupView(group.id, group.programme_id, group.formation_id, group.status, group.language, slot,
                              group.score, group.score_parts, group.reason, members, facilitator,

@@ -13,6 +13,7 @@ from matcher.store.models import (
     GroupProgramme,
     MemberRow,
     SupportGroup,
+    utcnow,
 )
 
 
@@ -142,3 +143,42 @@ def open_groups_with_room(session: Session) -> list[SupportGroup]:
 def programmes_by_id(session: Session, ids: set[int]) -> dict[int, GroupProgramme]:
     rows = session.scalars(select(GroupProgramme).where(GroupProgramme.id.in_(ids or {-1})))
     return {row.id: row for row in rows}
+
+
+def lock_groups(session: Session, group_ids: list[int]) -> dict[int, SupportGroup]:
+    """The groups, fresh, locked until commit on PostgreSQL (in id order); call after `lock_members`, whose
+    BEGIN IMMEDIATE already holds SQLite's one write lock."""
+    stmt = select(SupportGroup).where(SupportGroup.id.in_(sorted(set(group_ids)))).order_by(SupportGroup.id)
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    return {row.id: row for row in session.scalars(stmt.execution_options(populate_existing=True))}
+
+
+def leave_groups_for_erasure(session: Session, member_id: int) -> list[tuple[SupportGroup, str | None]]:
+    """An erased member leaves every open group; returns each group and, if it ended for lack of members,
+    the status it had.
+
+    Their places keep only ids (a coordinator's reason is dropped) and their own feedback on groups
+    loses its comment; a group with fewer than two people left ends.
+    """
+    now = utcnow()
+    places = list(session.scalars(select(GroupMembership).where(GroupMembership.member_id == member_id)))
+    for place in places:
+        place.reason = None
+    for feedback in session.scalars(select(GroupFeedback).where(GroupFeedback.member_id == member_id)):
+        feedback.comment = None
+    left = []
+    for place in places:
+        group = session.get(SupportGroup, place.group_id)
+        if place.left_at is not None or group is None or group.status not in OPEN_GROUP_STATUSES:
+            continue
+        place.left_at = now
+        session.flush()
+        remaining = session.scalar(select(func.count()).select_from(GroupMembership).where(
+            GroupMembership.group_id == group.id, GroupMembership.left_at.is_(None))) or 0
+        previous = group.status if remaining < 2 else None
+        if previous is not None:
+            group.status = GroupStatus.ENDED
+        left.append((group, previous))
+    session.flush()
+    return left
