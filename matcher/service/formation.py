@@ -34,7 +34,8 @@ class FormationRun:
 
 def waiting_rows(session: Session, programme: GroupProgramme) -> list[MemberRow]:
     """Active members who want groups and speak one of the programme's languages (held members too: the
-    core leaves them out with their reason)."""
+    core leaves them out with their reason). Those already in an open group of the programme are left to
+    the caller."""
     languages = set(programme.languages)
     return [row for row in group_seekers(session)
             if row.status == MemberStatus.ACTIVE and languages & set(row.languages)]
@@ -52,7 +53,8 @@ def run_formation(session: Session, services: Services, programme_id: int, actor
     programme = get_programme(session, programme_id)
     index = services.index.refresh(session)
     placed = placed_in_programme(session, programme_id)
-    candidates = candidates_from_index(session, index, waiting_rows(session, programme))
+    waiting = [row for row in waiting_rows(session, programme) if row.id not in placed]
+    candidates = candidates_from_index(session, index, waiting)
     existing: dict[int, list[int]] = {}
     for member_id, group_id in placed.items():
         existing.setdefault(group_id, []).append(member_id)
