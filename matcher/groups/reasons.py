@@ -1,0 +1,54 @@
+"""Why each member left out of every group was left out (the first reason that applies, `LeftOutReason` order)."""
+from __future__ import annotations
+
+import numpy as np
+
+from matcher.groups.outcome import LeftOutReason
+from matcher.groups.pool import Pool
+
+Placed = list[tuple[int, int, list[int]]]   # (language column, slot column, pool rows) of each formed group
+
+
+def left_out_reasons(pool: Pool, speaks: np.ndarray, fits: np.ndarray, groups: Placed,
+                     unplaced: list[int]) -> dict[int, LeftOutReason]:
+    """Pool row -> reason, for the `unplaced` rows.
+
+    Parameters
+    ----------
+    speaks : (n, L) which programme languages each row speaks.
+    fits : (n, S) which candidate slots each row fits.
+    groups : the formed groups.
+    """
+    together = _count(speaks, fits)                       # members per (language, slot), everyone counted
+    facilitators = _count(speaks[pool.facilitates], fits[pool.facilitates])
+    speakers = speaks.sum(axis=0)
+    return {row: _reason(pool, row, speaks, fits, together, facilitators, speakers, groups) for row in unplaced}
+
+
+def _count(speaks: np.ndarray, fits: np.ndarray) -> np.ndarray:
+    return np.rint(speaks.T.astype(np.float32) @ fits.astype(np.float32)).astype(np.int32)
+
+
+def _reason(pool: Pool, row: int, speaks: np.ndarray, fits: np.ndarray, together: np.ndarray,
+            facilitators: np.ndarray, speakers: np.ndarray, groups: Placed) -> LeftOutReason:
+    rules = pool.rules
+    langs = np.flatnonzero(speaks[row])
+    if langs.size == 0 or speakers[langs].max() < 2:
+        return LeftOutReason.NO_SHARED_LANGUAGE
+    options = np.zeros_like(together, dtype=bool)
+    options[langs] = fits[row]
+    if not options.any() or together[options].max() < 2:
+        return LeftOutReason.NO_COMMON_SLOT
+    if together[options].max() < rules.min_size:
+        return LeftOutReason.ONLY_ONE_OF_KIND
+    if not pool.sizes[row].any():
+        return LeftOutReason.NO_ACCEPTED_SIZE
+    if rules.needs_facilitator and not pool.facilitates[row] and facilitators[options].max() == 0:
+        return LeftOutReason.NO_FACILITATOR
+    joinable = [g for lang, slot, g in groups if options[lang, slot] and len(g) < rules.max_size]
+    open_to_them = [g for g in joinable if not pool.clashes(row, g)]
+    if joinable and not open_to_them:
+        return LeftOutReason.BLOCKED
+    if open_to_them and not any(pool.accepts([*g, row], len(g) + 1) for g in open_to_them):
+        return LeftOutReason.NO_ACCEPTED_SIZE
+    return LeftOutReason.TOO_FEW_SIMILAR
