@@ -6,6 +6,7 @@ both paths check, audit and lock the same way.
 
     login      logging in and out, the coordinator's time zone
     review     the queue, rounds, pairs and their history, held members
+    groups     group programmes, formation runs, a group side by side and the coordinators' changes
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ PAGE_ROLES = (ApiRole.COORDINATOR, ApiRole.ADMIN)
 
 def init_pages(app: Flask) -> None:
     """Register the pages and CSRF protection (checked on the pages' forms only)."""
-    from api.pages import login, review  # noqa: F401  (their routes join the blueprint)
+    from api.pages import groups, login, review  # noqa: F401  (their routes join the blueprint)
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 3600)        # a form older than an hour is sent again

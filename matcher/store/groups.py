@@ -9,6 +9,7 @@ from matcher.store.models import (
     AuditEvent,
     Exclusion,
     GroupFeedback,
+    GroupFormation,
     GroupMembership,
     GroupProgramme,
     MemberRow,
@@ -182,3 +183,8 @@ def leave_groups_for_erasure(session: Session, member_id: int) -> list[tuple[Sup
         left.append((group, previous))
     session.flush()
     return left
+
+
+def last_formation(session: Session, programme_id: int) -> GroupFormation | None:
+    return session.scalar(select(GroupFormation).where(GroupFormation.programme_id == programme_id)
+                          .order_by(GroupFormation.id.desc()).limit(1))
