@@ -30,16 +30,8 @@ def group_count(n: int, facilitators: int | None, min_size: int, max_size: int) 
 
 
 def seed_centres(vectors: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    """k-means++ seeding on cosine distance: row positions of `k` spread-out members."""
-    chosen = [int(rng.integers(len(vectors)))]
-    distance = 1.0 - vectors @ vectors[chosen[0]]
-    for _ in range(1, k):
-        weights = np.clip(distance, 0, None) ** 2
-        total = weights.sum()
-        pick = int(rng.choice(len(vectors), p=weights / total)) if total > 0 else int(rng.integers(len(vectors)))
-        chosen.append(pick)
-        distance = np.minimum(distance, 1.0 - vectors @ vectors[pick])
-    return np.array(chosen, dtype=np.int64)
+    """Row positions of `k` distinct members drawn at random (the flow rounds then move the centres)."""
+    return np.sort(rng.choice(len(vectors), size=k, replace=False))
 
 
 def flow_assign(similarity: np.ndarray, min_size: int, max_size: int, pinned: np.ndarray | None = None) -> np.ndarray:

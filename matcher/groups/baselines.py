@@ -81,9 +81,9 @@ def _grow(pool: Pool, rows: np.ndarray, vectors: np.ndarray, near: np.ndarray, f
     total = vectors[group].sum(axis=0)
     while len(group) < pool.rules.max_size:
         pool_rows = [int(rows[g]) for g in group]
-        options = np.unique(near[group].ravel())
-        options = options[free[options] & ~np.isin(options, group)]
-        options = [int(o) for o in options if not pool.clashes(int(rows[o]), pool_rows)]
+        near_free = np.unique(near[group].ravel())
+        near_free = near_free[free[near_free] & ~np.isin(near_free, group)]
+        options = [int(o) for o in near_free if not pool.clashes(int(rows[o]), pool_rows)]
         if not options:
             break
         best = max(options, key=lambda o: (float(vectors[o] @ total), -o))

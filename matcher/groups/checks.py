@@ -67,7 +67,9 @@ def _ids(members: Sequence[GroupCandidate]) -> tuple[int, ...]:
 def _duplicates(members, rules, slot, language, exclusions, facilitator_id, weeks) -> list[Violation]:
     seen: set[int] = set()
     twice = sorted({c.id for c in members if c.id in seen or seen.add(c.id)})  # type: ignore[func-returns-value]
-    return [Violation(GroupRule.DUPLICATE_MEMBER, tuple(twice), "A member appears more than once in the group.")] if twice else []
+    if not twice:
+        return []
+    return [Violation(GroupRule.DUPLICATE_MEMBER, tuple(twice), "A member appears more than once in the group.")]
 
 
 def _size_min(members, rules, slot, language, exclusions, facilitator_id, weeks) -> list[Violation]:
@@ -93,7 +95,8 @@ def _size_accepted(members, rules, slot, language, exclusions, facilitator_id, w
 def _language(members, rules, slot, language, exclusions, facilitator_id, weeks) -> list[Violation]:
     if language not in rules.languages:
         return [Violation(GroupRule.LANGUAGE, _ids(members),
-                          f"The programme does not meet in {language!r}; it uses {', '.join(sorted(rules.languages))}.")]
+                          f"The programme does not meet in {language!r}; it uses "
+                          f"{', '.join(sorted(rules.languages))}.")]
     missing = tuple(c.id for c in members if language not in c.member.languages)
     return [Violation(GroupRule.LANGUAGE, missing, f"These members do not speak {language!r}.")] if missing else []
 
@@ -135,7 +138,8 @@ def _facilitator_eligible(members, rules, slot, language, exclusions, facilitato
     if not chosen or chosen[0].can_facilitate:
         return []
     return [Violation(GroupRule.FACILITATOR_NOT_ELIGIBLE, (facilitator_id,),   # type: ignore[arg-type]
-                      f"Member {facilitator_id} cannot facilitate: only a supporter, or a peer with a free place, can.")]
+                      f"Member {facilitator_id} cannot facilitate: only a supporter, or a peer with a free place, "
+                      "can.")]
 
 
 def _held(members, rules, slot, language, exclusions, facilitator_id, weeks) -> list[Violation]:

@@ -76,7 +76,7 @@ def _fit(candidate: GroupCandidate, group: OpenGroup, rules: GroupRules,
         return None
     if not slot_fits(candidate.member, group.slot, weeks):
         return None
-    similarities = np.array([float(np.dot(candidate.vector, c.vector)) for c in group.members]) if group.members else np.zeros(1)
+    similarities = np.array([float(np.dot(candidate.vector, c.vector)) for c in group.members] or [0.0])
     vectors = np.array([c.vector for c in members], dtype=np.float64)
     shared = set(rules.topics) & set(candidate.member.topics)
     for c in group.members:

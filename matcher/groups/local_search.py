@@ -2,8 +2,9 @@
 
 A member may move to a group with room, swap places with a member of another group, or (when
 unplaced) join a group or take the place of one of its members; only changes that keep every group
-valid and raise the objective are made. Gains come from a (members x groups) matrix of each member's
-similarity to each group's vector sum, updated in two columns per change.
+valid and raise the objective are made. Each group's vector sum S is kept up to date, so a member's
+gain from any change is a few dot products (`objective`: a member's share of its group is x . S - 1).
+Each member only looks at the groups whose direction it is nearest to when the search starts.
 """
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import time
 
 import numpy as np
 
+from matcher.groups.objective import unit_rows
 from matcher.groups.pool import Pool
 
-CANDIDATE_GROUPS = 4   # groups tried per member: those whose sum it is most similar to
+NEAR_GROUPS = 8        # groups a member may move to: the nearest by direction at the start
+CANDIDATE_GROUPS = 4   # of those, the ones tried in full: the most similar to it now
 MIN_GAIN = 1e-6
 
 
@@ -29,15 +32,20 @@ class _State:
         for g, group in enumerate(self.members):
             self.group_of[group] = g
         self.x = pool.vectors[self.rows]
-        sums = np.array([self.x[g].sum(axis=0) for g in self.members], dtype=np.float32).reshape(len(groups), -1)
-        self.to_group = self.x @ sums.T          # (n, k): x_i . S_g
+        self.sums = np.array([self.x[g].sum(axis=0) for g in self.members], dtype=np.float32).reshape(len(groups), -1)
+        k = len(groups)
+        m = min(NEAR_GROUPS, k)
+        closeness = self.x @ unit_rows(self.sums).T
+        self.near = (np.argpartition(-closeness, m - 1, axis=1)[:, :m] if m < k
+                     else np.tile(np.arange(k), (len(rows), 1)))
         self.sizes = pool.sizes[self.rows]
         self.facilitates = pool.facilitates[self.rows]
         self.excluded = [frozenset(local[r] for r in pool.excluded[row] if r in local) for row in rows]
 
-    def share(self, i: int, g: int) -> float:
-        """Member i's part of group g's pairwise total (i in g), or its gain from joining g (i not in g)."""
-        return float(self.to_group[i, g]) - (1.0 if self.group_of[i] == g else 0.0)
+    def leave_share(self, i: int) -> float:
+        """Member i's part of its group's pairwise total (0 when unplaced)."""
+        a = int(self.group_of[i])
+        return float(self.sums[a] @ self.x[i]) - 1.0 if a >= 0 else 0.0
 
     def sizes_ok(self, g: int, size: int, leaving: int = -1, joining: int = -1) -> bool:
         rules = self.pool.rules
@@ -57,13 +65,12 @@ class _State:
 
     def apply(self, i: int, a: int, b: int, j: int = -1) -> None:
         """i leaves a (-1: unplaced) for b; with j, j leaves b for a."""
-        delta = self.x[i] - (self.x[j] if j >= 0 else 0)
-        change = self.x @ delta
-        self.to_group[:, b] += change
+        delta = self.x[i] - self.x[j] if j >= 0 else self.x[i]
+        self.sums[b] += delta
         self.members[b] = [m for m in self.members[b] if m != j] + [i]
         self.group_of[i] = b
         if a >= 0:
-            self.to_group[:, a] -= change
+            self.sums[a] -= delta
             self.members[a] = [m for m in self.members[a] if m != i] + ([j] if j >= 0 else [])
         if j >= 0:
             self.group_of[j] = a
@@ -72,32 +79,27 @@ class _State:
 def _best_change(s: _State, i: int) -> tuple[float, int, int]:
     """The best (gain, target group, swap partner or -1) for member i; gain 0 when nothing helps."""
     a = int(s.group_of[i])
-    k = s.to_group.shape[1]
-    scores = s.to_group[i].copy()
-    if a >= 0:
-        scores[a] = -np.inf
-    tried = np.argpartition(-scores, min(CANDIDATE_GROUPS, k) - 1)[:CANDIDATE_GROUPS] if k > CANDIDATE_GROUPS else np.arange(k)
-    leave = s.share(i, a) if a >= 0 else 0.0
+    near = s.near[i][s.near[i] != a]
+    joining = s.sums[near] @ s.x[i]
+    tried = np.argsort(-joining)[:CANDIDATE_GROUPS]
+    leave = s.leave_share(i)
     best = (0.0, -1, -1)
-    for b in tried.tolist():
-        if b == a:
-            continue
-        size_b = len(s.members[b])
-        move_ok = (not s.clash(i, b) and s.sizes_ok(b, size_b + 1, joining=i)
+    for t in tried.tolist():
+        b = int(near[t])
+        move_ok = (not s.clash(i, b) and s.sizes_ok(b, len(s.members[b]) + 1, joining=i)
                    and (a < 0 or (s.sizes_ok(a, len(s.members[a]) - 1, leaving=i) and s.facilitated(a, i))))
-        if move_ok and s.share(i, b) - leave > best[0]:
-            best = (s.share(i, b) - leave, b, -1)
+        if move_ok and joining[t] - leave > best[0]:
+            best = (float(joining[t]) - leave, b, -1)
         others = np.array(s.members[b])
         pair = s.x[others] @ s.x[i]
-        gains = s.to_group[i, b] - pair - leave - (s.to_group[others, b] - 1.0)
+        gains = joining[t] - pair - leave - (s.x[others] @ s.sums[b] - 1.0)
         if a >= 0:
-            gains += s.to_group[others, a] - pair
-        for t in np.argsort(-gains)[:3].tolist():
-            j = int(others[t])
-            if gains[t] <= best[0]:
+            gains += s.x[others] @ s.sums[a] - pair
+        for u in np.argsort(-gains)[:3].tolist():
+            if gains[u] <= best[0]:
                 break
-            if _swap_ok(s, i, a, j, b):
-                best = (float(gains[t]), b, j)
+            if _swap_ok(s, i, a, int(others[u]), b):
+                best = (float(gains[u]), b, int(others[u]))
                 break
     return best
 
@@ -110,6 +112,18 @@ def _swap_ok(s: _State, i: int, a: int, j: int, b: int) -> bool:
     return not s.clash(j, a, except_=i) and bool(s.sizes[j, len(s.members[a])]) and s.facilitated(a, i, joining=j)
 
 
+def _hopeful(s: _State) -> np.ndarray:
+    """Members who would gain from joining one of their near groups as it is. A positive move is found
+    from them, and so is any positive swap: a swap gains only if one of its two members' halves does."""
+    joining = np.einsum("nd,nkd->nk", s.x, s.sums[s.near])
+    own = s.near == s.group_of[:, None]
+    joining[own] = -np.inf
+    placed = s.group_of >= 0
+    current = np.zeros(len(s.rows), dtype=np.float32)
+    current[placed] = np.einsum("nd,nd->n", s.x[placed], s.sums[s.group_of[placed]]) - 1.0
+    return np.flatnonzero(joining.max(axis=1) > current + MIN_GAIN)
+
+
 def improve(pool: Pool, rows: list[int], groups: list[list[int]], rng: np.random.Generator,
             passes: int = 4, seconds: float = 5.0) -> tuple[list[list[int]], list[int]]:
     """Better groups of the bucket `rows` (every group stays valid), and the rows still unplaced."""
@@ -119,7 +133,7 @@ def improve(pool: Pool, rows: list[int], groups: list[list[int]], rng: np.random
     deadline = time.monotonic() + seconds
     for _ in range(passes):
         improved = 0.0
-        for i in rng.permutation(len(rows)).tolist():
+        for i in rng.permutation(_hopeful(s)).tolist():
             gain, b, j = _best_change(s, i)
             if gain > MIN_GAIN:
                 s.apply(i, int(s.group_of[i]), b, j)

@@ -16,7 +16,7 @@ from matcher.groups.pool import Pool
 from matcher.groups.reasons import left_out_reasons
 from matcher.groups.repair import make_valid
 from matcher.groups.rules import GroupCandidate, GroupRules
-from matcher.groups.slots import WeeklySlot, slot_table
+from matcher.groups.slots import SlotTable, WeeklySlot, slot_table
 from matcher.profiles import Role
 
 METHODS = ("flow", "greedy", "random")
@@ -48,9 +48,9 @@ def run_formation(candidates: Sequence[GroupCandidate], rules: GroupRules, exclu
     speaks = np.array([[lang in c.member.languages for lang in languages] for c in pool.candidates],
                       dtype=bool).reshape(-1, len(languages))
     table = slot_table([c.member for c in pool.candidates], rules)
-    placed = _fill_buckets(pool, speaks, table.fits, _BUCKET_METHODS[method], np.random.default_rng(seed))
+    placed = _fill_buckets(pool, speaks, table, _BUCKET_METHODS[method], np.random.default_rng(seed))
     in_groups = {r for _, _, g in placed for r in g}
-    reasons = left_out_reasons(pool, speaks, table.fits, placed, [r for r in range(pool.size) if r not in in_groups])
+    reasons = left_out_reasons(pool, speaks, table, placed, [r for r in range(pool.size) if r not in in_groups])
     left_out += [LeftOut(pool.candidates[r].id, reason) for r, reason in sorted(reasons.items())]
     groups = [_proposal(pool, g, languages[lang], table.slots[slot]) for lang, slot, g in placed]
     groups.sort(key=lambda g: (-g.score, g.member_ids))
@@ -60,10 +60,10 @@ def run_formation(candidates: Sequence[GroupCandidate], rules: GroupRules, exclu
         "slots": len(table.slots), "weeks_checked": len(table.weeks)})
 
 
-def _fill_buckets(pool: Pool, speaks: np.ndarray, fits: np.ndarray, method, rng: np.random.Generator,
+def _fill_buckets(pool: Pool, speaks: np.ndarray, table: SlotTable, method, rng: np.random.Generator,
                   ) -> list[tuple[int, int, list[int]]]:
     """Groups, one (language, slot) bucket at a time, the fullest first; unplaced members stay for later buckets."""
-    counter = BucketCounter(speaks, fits, [])
+    counter = BucketCounter(speaks, table)
     placed: list[tuple[int, int, list[int]]] = []
     while (bucket := counter.next_bucket(pool.rules.min_size)) is not None:
         rows = counter.members_of(*bucket)

@@ -5,28 +5,34 @@ import numpy as np
 
 from matcher.groups.outcome import LeftOutReason
 from matcher.groups.pool import Pool
+from matcher.groups.slots import SlotTable
 
 Placed = list[tuple[int, int, list[int]]]   # (language column, slot column, pool rows) of each formed group
 
 
-def left_out_reasons(pool: Pool, speaks: np.ndarray, fits: np.ndarray, groups: Placed,
+def left_out_reasons(pool: Pool, speaks: np.ndarray, table: SlotTable, groups: Placed,
                      unplaced: list[int]) -> dict[int, LeftOutReason]:
     """Pool row -> reason, for the `unplaced` rows.
 
     Parameters
     ----------
     speaks : (n, L) which programme languages each row speaks.
-    fits : (n, S) which candidate slots each row fits.
+    table : which candidate slots each row fits.
     groups : the formed groups.
     """
-    together = _count(speaks, fits)                       # members per (language, slot), everyone counted
-    facilitators = _count(speaks[pool.facilitates], fits[pool.facilitates])
+    together = _count(speaks, table, np.ones(pool.size, dtype=bool))   # members per (language, slot), all counted
+    facilitators = _count(speaks, table, pool.facilitates)
     speakers = speaks.sum(axis=0)
-    return {row: _reason(pool, row, speaks, fits, together, facilitators, speakers, groups) for row in unplaced}
+    return {row: _reason(pool, row, speaks, table.profile_fits[table.profile_of[row]], together, facilitators,
+                         speakers, groups) for row in unplaced}
 
 
-def _count(speaks: np.ndarray, fits: np.ndarray) -> np.ndarray:
-    return np.rint(speaks.T.astype(np.float32) @ fits.astype(np.float32)).astype(np.int32)
+def _count(speaks: np.ndarray, table: SlotTable, rows: np.ndarray) -> np.ndarray:
+    """(L, S) members among `rows` (a mask) per language and slot."""
+    profiles = table.profile_fits.shape[0]
+    per_profile = np.array([np.bincount(table.profile_of[rows & speaks[:, lang]], minlength=profiles)
+                            for lang in range(speaks.shape[1])], dtype=np.float32).reshape(-1, profiles)
+    return np.rint(per_profile @ table.profile_fits.astype(np.float32)).astype(np.int64)
 
 
 def _reason(pool: Pool, row: int, speaks: np.ndarray, fits: np.ndarray, together: np.ndarray,
@@ -36,7 +42,7 @@ def _reason(pool: Pool, row: int, speaks: np.ndarray, fits: np.ndarray, together
     if langs.size == 0 or speakers[langs].max() < 2:
         return LeftOutReason.NO_SHARED_LANGUAGE
     options = np.zeros_like(together, dtype=bool)
-    options[langs] = fits[row]
+    options[langs] = fits
     if not options.any() or together[options].max() < 2:
         return LeftOutReason.NO_COMMON_SLOT
     if together[options].max() < rules.min_size:

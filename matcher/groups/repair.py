@@ -26,8 +26,9 @@ def _weakest(pool: Pool, rows: Sequence[int], group: Sequence[int], rng: np.rand
     return min(rows, key=lambda r: (_share(pool, r, group), r))
 
 
-def _without_clashes(pool: Pool, group: list[int], rng: np.random.Generator, choose: str) -> tuple[list[int], list[int]]:
-    dropped = []
+def _without_clashes(pool: Pool, group: list[int], rng: np.random.Generator,
+                     choose: str) -> tuple[list[int], list[int]]:
+    dropped: list[int] = []
     while True:
         members = set(group)
         clashing = [r for r in group if not pool.excluded[r].isdisjoint(members)]
@@ -75,14 +76,17 @@ def fill_groups(pool: Pool, groups: list[list[int]], spare: list[int], rng: np.r
     order = list(spare)
     if choose == "random":
         rng.shuffle(order)
+    sums = np.array([pool.vectors[g].sum(axis=0) for g in groups], dtype=np.float32).reshape(len(groups), -1)
     for row in order:
-        room = [g for g, group in enumerate(groups) if len(group) < pool.rules.max_size and pool.may_join(row, group)]
-        if not room:
+        room = np.array([g for g, group in enumerate(groups) if len(group) < pool.rules.max_size], dtype=np.int64)
+        if choose == "random":
+            ranked = rng.permutation(room)
+        else:
+            ranked = room[np.argsort(-(sums[room] @ pool.vectors[row]), kind="stable")]
+        target = next((int(g) for g in ranked if pool.may_join(row, groups[g])), None)
+        if target is None:
             left.append(row)
             continue
-        if choose == "random":
-            target = room[int(rng.integers(len(room)))]
-        else:
-            target = max(room, key=lambda g: (float(pool.vectors[groups[g]].sum(axis=0) @ pool.vectors[row]), -g))
         groups[target] = [*groups[target], row]
+        sums[target] += pool.vectors[row]
     return groups, left

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from matcher.availability import WEEK_MINUTES, utc_intervals
-from matcher.profiles import DAYS, format_hhmm
+from matcher.profiles import DAYS, Window, format_hhmm
 
 if TYPE_CHECKING:
     from matcher.groups.rules import GroupRules
@@ -122,19 +122,50 @@ def weeks_not_fitting(member: Member, slot: WeeklySlot, weeks: Sequence[date]) -
 class SlotTable:
     """Candidate slots of a programme and which members each fits.
 
-    `slots[s]` is a `WeeklySlot`; `fits[i, s]` is True when slot `s` lies inside member `i`'s
-    availability in every week of the horizon (members in the order given to `slot_table`).
+    Members with the same zone and windows share a *profile*: `profile_of[i]` is member i's, and
+    `profile_fits[p, s]` is True when slot `s` lies inside profile `p`'s availability in every week
+    of the horizon (members in the order given to `slot_table`).
     """
 
     slots: list[WeeklySlot]
-    fits: np.ndarray
+    profile_of: np.ndarray
+    profile_fits: np.ndarray
     weeks: tuple[date, ...]
+
+    @property
+    def fits(self) -> np.ndarray:
+        """(members, slots) bool: which slots fit which member."""
+        return self.profile_fits[self.profile_of]
 
 
 def candidate_slots(anchors: Sequence[str], rules: GroupRules) -> list[WeeklySlot]:
     """Every start on a `slot_step` grid of each anchor zone's week, `meeting_minutes` long."""
     starts = range(0, 24 * 60, rules.slot_step)
     return [WeeklySlot(tz, day, start, rules.meeting_minutes) for tz in anchors for day in DAYS for start in starts]
+
+
+@functools.lru_cache(maxsize=4096)
+def _window_minutes(window: Window, tz: str, week: date) -> np.ndarray:
+    free = np.zeros(WEEK_MINUTES, dtype=bool)
+    for lo, hi in utc_intervals((window,), tz, week):
+        free[lo:hi] = True
+    free.flags.writeable = False
+    return free
+
+
+def _startable_rows(free: np.ndarray, minutes: int) -> np.ndarray:
+    """`_startable` for each row of `free` (shape (P, WEEK_MINUTES)), by doubling runs of free minutes."""
+    circular = np.concatenate([free, free[:, :minutes]], axis=1)
+    out = np.ones((free.shape[0], WEEK_MINUTES), dtype=bool)
+    run, length, covered = circular, 1, 0     # run[:, u]: free for `length` minutes from u
+    while covered < minutes:
+        if minutes - covered >= length and (minutes - covered) & length:
+            out &= run[:, covered:covered + WEEK_MINUTES]
+            covered += length
+        if covered < minutes:
+            run = run[:, :-length] & run[:, length:]
+            length *= 2
+    return out
 
 
 def slot_table(members: Sequence[Member], rules: GroupRules, anchors: Sequence[str] | None = None) -> SlotTable:
@@ -153,12 +184,23 @@ def slot_table(members: Sequence[Member], rules: GroupRules, anchors: Sequence[s
     anchors = sorted({m.timezone for m in members}) if anchors is None else list(anchors)
     slots = candidate_slots(anchors, rules)
     weeks = regime_weeks(zones, tuple(programme_weeks(rules)))
-    starts = np.array([[s.utc_start(w) % WEEK_MINUTES for w in weeks] for s in slots], dtype=np.int64).reshape(-1, len(weeks))
+    starts = np.array([[s.utc_start(w) % WEEK_MINUTES for w in weeks] for s in slots],
+                      dtype=np.int64).reshape(-1, len(weeks))
     profiles: dict[tuple, int] = {}
-    rows = np.array([profiles.setdefault((m.timezone, m.availability), len(profiles)) for m in members], dtype=np.int64)
-    by_profile = {p: m for m, p in zip(members, rows, strict=True)}
+    keys = [(m.timezone, _canonical(m.availability)) for m in members]
+    profile_of = np.array([profiles.setdefault(key, len(profiles)) for key in keys], dtype=np.int64)
     profile_fits = np.ones((len(profiles), len(slots)), dtype=bool)
-    for p, member in by_profile.items():
-        for r, week in enumerate(weeks):
-            profile_fits[p] &= _startable(free_minutes(member, week), rules.meeting_minutes)[starts[:, r]]
-    return SlotTable(slots, profile_fits[rows] if len(members) else np.zeros((0, len(slots)), dtype=bool), weeks)
+    for r, week in enumerate(weeks):
+        for lo in range(0, len(profiles), 2048):
+            chunk = list(profiles)[lo:lo + 2048]
+            free = np.zeros((len(chunk), WEEK_MINUTES), dtype=bool)
+            for p, (tz, windows) in enumerate(chunk):
+                for window in windows:
+                    free[p] |= _window_minutes(window, tz, week)
+            profile_fits[lo:lo + len(chunk)] &= _startable_rows(free, rules.meeting_minutes)[:, starts[:, r]]
+    return SlotTable(slots, profile_of, profile_fits, weeks)
+
+
+def _canonical(windows: Sequence[Window]) -> tuple[Window, ...]:
+    """The same windows in one order, so members who gave them in another order share a profile."""
+    return tuple(sorted(set(windows), key=lambda w: (DAYS.index(w.day), w.start, w.end)))
