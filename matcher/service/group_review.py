@@ -95,8 +95,11 @@ def violations(session: Session, group: SupportGroup, member_ids: list[int],
 
 
 def refuse_if_broken(found: list[Violation]) -> None:
+    """Refuse a change that breaks a rule, naming every rule broken and the members it concerns."""
     if found:
-        raise ConflictError(" ".join(v.message for v in found), "status")
+        raise ConflictError(" ".join(f"{v.message} ({v.rule.replace('_', ' ')}: member"
+                                     f"{'s' if len(v.member_ids) > 1 else ''} {', '.join(map(str, v.member_ids))})"
+                                     for v in found), "member_id")
 
 
 def members_and_facilitator(session: Session, group: SupportGroup) -> tuple[list[int], int | None]:
