@@ -1,7 +1,7 @@
 """From stored rows to the formation core's plain data: a programme's rules, members as candidates, exclusions.
 
-Facilitating a group takes one of the facilitator's places, like a pairing: free capacity here counts
-pairings and facilitated groups together (`places_taken`).
+Facilitating a group takes one of the facilitator's places, like a pairing: free capacity counts pairings
+and facilitated groups together (`store.pairings.active_pairing_counts`, which every capacity check uses).
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 
 from matcher.groups import GroupCandidate, GroupRules, WeeklySlot, make_candidate
 from matcher.index import MemberIndex
-from matcher.states import ACTIVE_STATUSES, OPEN_GROUP_STATUSES, RESERVING_STATUSES, GroupStatus
+from matcher.states import ACTIVE_STATUSES, RESERVING_STATUSES
 from matcher.store import Session
-from matcher.store.groups import exclusions_among, facilitated_counts
+from matcher.store.groups import exclusions_among
 from matcher.store.members import rows_with_vectors, to_profile
 from matcher.store.models import GroupProgramme, MemberRow, SupportGroup
 from matcher.store.pairings import active_pairing_counts
@@ -37,12 +37,8 @@ def places_taken(session: Session, member_ids: list[int], holding: bool,
                  exclude_group: int | None = None) -> dict[int, int]:
     """Member id -> places in use: pairings and facilitated groups that are approved (and, when `holding`,
     those still proposed, which hold their places until a decision), other than `exclude_group`."""
-    pair_statuses = RESERVING_STATUSES if holding else ACTIVE_STATUSES
-    group_statuses = OPEN_GROUP_STATUSES if holding else (GroupStatus.APPROVED,)
-    taken = active_pairing_counts(session, member_ids, statuses=pair_statuses)
-    for member_id, n in facilitated_counts(session, member_ids, group_statuses, exclude_group).items():
-        taken[member_id] = taken.get(member_id, 0) + n
-    return taken
+    return active_pairing_counts(session, member_ids, statuses=RESERVING_STATUSES if holding else ACTIVE_STATUSES,
+                                 exclude_group=exclude_group)
 
 
 def candidate_of(row, vector: np.ndarray, taken: int) -> GroupCandidate:
