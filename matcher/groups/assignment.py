@@ -19,6 +19,8 @@ from matcher.groups.pool import Pool
 SCALE = 100_000        # similarities become integer costs in 1e-5
 NEAREST_CENTRES = 12   # arcs per member: its nearest centres only
 ROUNDS = 6
+SMALL_BUCKET = 400     # buckets up to this size try several group counts
+LARGE_BUCKET = 1500    # buckets above this size try only the fewest groups (time; see `group_counts`)
 
 
 def group_count(n: int, facilitators: int | None, min_size: int, max_size: int) -> int:
@@ -73,12 +75,33 @@ def flow_assign(similarity: np.ndarray, min_size: int, max_size: int, pinned: np
     return centre_of
 
 
-def assign_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator) -> list[list[int]]:
-    """Groups (lists of pool rows) of the bucket `rows`, before exclusions and accepted sizes are enforced."""
+def group_counts(pool: Pool, rows: np.ndarray) -> list[int]:
+    """The numbers of groups worth trying for the bucket `rows`, fewest first.
+
+    Fewest groups means the largest (most pairs), but when themes do not divide into full groups a
+    few more, smaller groups mix fewer themes; small buckets try up to four more, large ones also
+    try groups of the middle size, and the largest only the fewest (they hold enough similar members that
+    it rarely matters, and each try costs a full assignment).
+    """
+    rules = pool.rules
+    facilitators = int(pool.facilitates[rows].sum()) if rules.needs_facilitator else None
+    fewest = group_count(len(rows), facilitators, rules.min_size, rules.max_size)
+    most = len(rows) // rules.min_size if facilitators is None else min(len(rows) // rules.min_size, facilitators)
+    if fewest == 0:
+        return []
+    if len(rows) <= SMALL_BUCKET:
+        return list(range(fewest, min(most, fewest + 4) + 1))
+    if len(rows) > LARGE_BUCKET:
+        return [fewest]
+    middle = min(most, math.ceil(len(rows) / ((rules.min_size + rules.max_size) / 2)))
+    return sorted({fewest, middle})
+
+
+def assign_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator, k: int) -> list[list[int]]:
+    """`k` groups (lists of pool rows) of the bucket `rows`, before exclusions and accepted sizes are enforced."""
     rules = pool.rules
     vectors = pool.vectors[rows]
     facilitators = np.flatnonzero(pool.facilitates[rows]) if rules.needs_facilitator else None
-    k = group_count(len(rows), None if facilitators is None else len(facilitators), rules.min_size, rules.max_size)
     if k == 0:
         return []
     pinned = None

@@ -114,8 +114,8 @@ def _slot_fit(members, rules, slot, language, exclusions, facilitator_id, weeks)
         missed = weeks_not_fitting(c.member, slot, weeks)
         if missed:
             out.append(Violation(GroupRule.SLOT_OUTSIDE_AVAILABILITY, (c.id,),
-                                 f"The meeting is outside member {c.id}'s availability in {len(missed)} of "
-                                 f"{len(weeks)} weeks, first in the week of {missed[0].isoformat()}."))
+                                 f"The meeting is outside member {c.id}'s availability in their own time zone, "
+                                 f"first in the week of {missed[0].isoformat()}."))
     return out
 
 

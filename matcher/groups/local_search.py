@@ -32,7 +32,7 @@ class _State:
         for g, group in enumerate(self.members):
             self.group_of[group] = g
         self.x = pool.vectors[self.rows]
-        self.sums = np.array([self.x[g].sum(axis=0) for g in self.members], dtype=np.float32).reshape(len(groups), -1)
+        self.sums = np.array([self.x[g].sum(axis=0) for g in self.members], dtype=np.float32)
         k = len(groups)
         m = min(NEAR_GROUPS, k)
         closeness = self.x @ unit_rows(self.sums).T

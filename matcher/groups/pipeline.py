@@ -6,11 +6,11 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from matcher.groups.assignment import assign_bucket
+from matcher.groups.assignment import assign_bucket, group_counts
 from matcher.groups.baselines import greedy_bucket, random_bucket
 from matcher.groups.buckets import BucketCounter
 from matcher.groups.local_search import improve
-from matcher.groups.objective import pairwise_total
+from matcher.groups.objective import groups_objective, pairwise_total
 from matcher.groups.outcome import Formation, LeftOut, LeftOutReason, ProposedGroup
 from matcher.groups.pool import Pool
 from matcher.groups.reasons import left_out_reasons
@@ -23,10 +23,16 @@ METHODS = ("flow", "greedy", "random")
 
 
 def _flow_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator) -> tuple[list[list[int]], list[int]]:
-    groups = assign_bucket(pool, rows, rng)
-    placed = {r for g in groups for r in g}
-    groups, spare = make_valid(pool, groups, [int(r) for r in rows if r not in placed], rng)
-    return improve(pool, rows.tolist(), groups, rng)
+    """Assignment and repair for each group count worth trying; local search on the best total."""
+    best: tuple[float, list[list[int]]] = (-np.inf, [])
+    for k in group_counts(pool, rows):
+        groups = assign_bucket(pool, rows, rng, k)
+        placed = {r for g in groups for r in g}
+        groups, _ = make_valid(pool, groups, [int(r) for r in rows if r not in placed], rng)
+        total = groups_objective(pool.vectors, groups)
+        if total > best[0] + 1e-9:
+            best = (total, groups)
+    return improve(pool, rows.tolist(), best[1], rng)
 
 
 _BUCKET_METHODS = {"flow": _flow_bucket, "greedy": greedy_bucket, "random": random_bucket}

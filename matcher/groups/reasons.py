@@ -47,7 +47,8 @@ def _reason(pool: Pool, row: int, speaks: np.ndarray, fits: np.ndarray, together
         return LeftOutReason.NO_COMMON_SLOT
     if together[options].max() < rules.min_size:
         return LeftOutReason.ONLY_ONE_OF_KIND
-    if not pool.sizes[row].any():
+    accepted = np.flatnonzero(pool.sizes[row])
+    if accepted.size == 0 or together[options].max() < accepted[0]:
         return LeftOutReason.NO_ACCEPTED_SIZE
     if rules.needs_facilitator and not pool.facilitates[row] and facilitators[options].max() == 0:
         return LeftOutReason.NO_FACILITATOR

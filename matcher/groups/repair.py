@@ -76,7 +76,9 @@ def fill_groups(pool: Pool, groups: list[list[int]], spare: list[int], rng: np.r
     order = list(spare)
     if choose == "random":
         rng.shuffle(order)
-    sums = np.array([pool.vectors[g].sum(axis=0) for g in groups], dtype=np.float32).reshape(len(groups), -1)
+    if not groups:
+        return groups, order
+    sums = np.array([pool.vectors[g].sum(axis=0) for g in groups], dtype=np.float32)
     for row in order:
         room = np.array([g for g, group in enumerate(groups) if len(group) < pool.rules.max_size], dtype=np.int64)
         if choose == "random":

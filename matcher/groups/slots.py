@@ -106,16 +106,15 @@ def free_minutes(member: Member, week: date) -> np.ndarray:
 
 def slot_fits(member: Member, slot: WeeklySlot, weeks: Sequence[date]) -> bool:
     """True when the meeting lies inside the member's availability in every one of `weeks`."""
-    for week in weeks:
-        start = slot.utc_start(week) % WEEK_MINUTES
-        if not _startable(free_minutes(member, week), slot.minutes)[start]:
-            return False
-    return True
+    return not weeks_not_fitting(member, slot, weeks)
 
 
 def weeks_not_fitting(member: Member, slot: WeeklySlot, weeks: Sequence[date]) -> list[date]:
-    """The Mondays of `weeks` in which the meeting does not lie inside the member's availability."""
-    return [w for w in weeks if not _startable(free_minutes(member, w), slot.minutes)[slot.utc_start(w) % WEEK_MINUTES]]
+    """The first Monday of each run of alike weeks among `weeks` in which the meeting does not lie inside
+    the member's availability (weeks where both zones keep the offsets of a checked week are not repeated)."""
+    checked = regime_weeks(tuple(sorted({member.timezone, slot.timezone})), tuple(weeks))
+    return [w for w in checked
+            if not _startable(free_minutes(member, w), slot.minutes)[slot.utc_start(w) % WEEK_MINUTES]]
 
 
 @dataclass
