@@ -8,9 +8,15 @@ from matcher.groups import OpenGroup, group_suggestions
 from matcher.service.errors import ConflictError, HeldForReviewError
 from matcher.service.group_inputs import candidates_now, exclusion_pairs_among, rules_of, slot_of
 from matcher.service.group_views import slot_in
-from matcher.states import GroupRole, MemberFormat
+from matcher.states import OPEN_GROUP_STATUSES, GroupRole, MemberFormat, MemberStatus
 from matcher.store import Session
-from matcher.store.groups import current_memberships, open_groups_with_room, placed_in_programme, programmes_by_id
+from matcher.store.groups import (
+    current_memberships,
+    group_seekers,
+    open_groups_with_room,
+    placed_in_programme,
+    programmes_by_id,
+)
 from matcher.store.models import MemberRow, SupportGroup
 
 
@@ -68,3 +74,26 @@ def explanation(core: dict, member: MemberRow, group: SupportGroup) -> dict:
 
 def _group(groups: list[SupportGroup], group_id: int) -> SupportGroup:
     return next(g for g in groups if g.id == group_id)
+
+
+def joiners_for(session: Session, group: SupportGroup, limit: int = 20) -> list[dict]:
+    """Members waiting for the group's programme who could join this group now, most similar first
+    (``member_id``, ``display_name``, ``score``): what a coordinator picks a late joiner from."""
+    if group.status not in OPEN_GROUP_STATUSES:
+        return []
+    programme = programmes_by_id(session, {group.programme_id})[group.programme_id]
+    placed = placed_in_programme(session, programme.id)
+    waiting = [row for row in group_seekers(session) if row.id not in placed and not row.needs_review
+               and row.status == MemberStatus.ACTIVE and group.language in row.languages]
+    places = current_memberships(session, [group.id])[group.id]
+    ids = [p.member_id for p in places] + [row.id for row in waiting]
+    candidates = candidates_now(session, ids)
+    exclusions = exclusion_pairs_among(session, ids)
+    target, rules = open_group(group, places, candidates), rules_of(programme)
+    found: list[dict] = []
+    for row in waiting:
+        if row.id in candidates:
+            for fit in group_suggestions(candidates[row.id], [target], rules, exclusions, 1):
+                found.append({"member_id": row.id, "display_name": row.display_name or "", "score": fit.score})
+    found.sort(key=lambda f: (-f["score"], f["member_id"]))
+    return found[:limit]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from matcher.service.context import Services
+from matcher.service.group_joining import joiners_for
 from matcher.service.group_review import get_group, history
 from matcher.service.group_views import GroupView, describe_group, describe_groups, slot_in
 from matcher.service.programmes import get_programme
@@ -40,6 +41,7 @@ class GroupPage:
     shared_languages: list[str]
     shared_topics: list[str]
     other_groups: list[GroupView]                   # proposed groups of the programme a member can move to
+    joiners: list[dict]                             # waiting members who could join now, best first
 
 
 def programme_page(session: Session, programme_id: int, tz: str) -> ProgrammePage:
@@ -68,7 +70,7 @@ def group_page(session: Session, services: Services, group_id: int, tz: str) -> 
     others = [v for v in describe_groups(session, groups_of(session, programme.id, (GroupStatus.PROPOSED,)))
               if v.id != group_id]
     return GroupPage(view, programme, members, sentences, slot_in(view.slot, tz), shared_languages, shared_topics,
-                     others)
+                     others, joiners_for(session, get_group(session, group_id)))
 
 
 def history_page(session: Session, group_id: int) -> tuple[list[AuditEvent], dict[int, str]]:

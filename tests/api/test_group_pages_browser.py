@@ -1,4 +1,5 @@
-"""The group pages in a real headless Chromium: form groups, move a member, approve a group, reject one with a reason."""
+"""The group pages in a real headless Chromium: form groups, move a member, add a late joiner, approve a group,
+reject one with a reason."""
 from __future__ import annotations
 
 import re
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from matcher.store.keys import create_api_key
 from matcher.store.models import GroupMembership, SupportGroup
-from tests.api.group_cohort import make_cohort, open_programme
+from tests.api.group_cohort import group_member, make_cohort, open_programme
+from tests.api.helpers import create
 
 pytestmark = pytest.mark.browser
 
@@ -46,7 +48,8 @@ def state(app) -> tuple[dict[int, str], dict[int, set[int]]]:
     return statuses, members
 
 
-def test_coordinator_reviews_groups_in_the_browser(live_server, browser, setting, app, artifacts_dir):
+def test_coordinator_reviews_groups_in_the_browser(live_server, browser, setting, app, artifacts_dir, client, keys,
+                                                  member_body):
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
     requested: list[str] = []
@@ -76,6 +79,14 @@ def test_coordinator_reviews_groups_in_the_browser(live_server, browser, setting
     page.get_by_role("button", name="Move this member").click()
     expect(page.get_by_role("status")).to_have_text(re.compile(f"Member {bea} left group {source}"))
     assert bea in state(app)[1][target] and bea not in state(app)[1][source]
+
+    ines = create(client, keys["onboarding"], group_member(member_body, "Ines", "Mi hermana murió en invierno.",
+                                                           languages=["es"]))["id"]
+    page.goto(f"{live_server}/coordinator/groups/{spanish}")
+    page.get_by_label("Late joiner").select_option(value=str(ines))            # offered: she fits this group
+    page.get_by_role("button", name="Add this late joiner").click()
+    expect(page.get_by_role("status")).to_have_text(f"Member {ines} joined group {spanish}.")
+    assert ines in state(app)[1][spanish]
 
     page.goto(f"{live_server}/coordinator/groups/{grief}")
     page.get_by_role("button", name="Approve this group").click()
