@@ -1,8 +1,7 @@
 """Support groups: programmes, formation runs, groups and their review, late joiners, members' view, feedback."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate, validates_schema
-from marshmallow.exceptions import ValidationError
+from marshmallow import Schema, fields, validate
 
 from api.schemas.common import PageArgsSchema, PageSchema, StrictSchema
 from api.schemas.fields import (
@@ -26,7 +25,8 @@ class ProgrammeInSchema(StrictSchema):
     name = Text(required=True, not_blank=True, validate=validate.Length(1, 120))
     languages = LanguageCodes(required=True, metadata={"description": "Languages groups of this programme meet in."})
     min_size = StrictInteger(load_default=4, validate=validate.Range(MIN_GROUP_SIZE, MAX_GROUP_SIZE),
-                             metadata={"description": "Fewest people in a group (facilitator included)."})
+                             metadata={"description": "Fewest people in a group (facilitator included); above "
+                                                      "max_size is refused with 409."})
     max_size = StrictInteger(load_default=8, validate=validate.Range(MIN_GROUP_SIZE, MAX_GROUP_SIZE))
     meeting_minutes = StrictInteger(load_default=90, validate=validate.Range(30, 240),
                                     metadata={"description": "Length of the weekly meeting."})
@@ -34,11 +34,6 @@ class ProgrammeInSchema(StrictSchema):
         "description": "Each group needs a supporter, or a peer with free capacity, who facilitates it."})
     topics = TopicTags(load_default=list, metadata={"description": "Optional: members share at least one."})
     start_date = fields.Date(load_default=None, allow_none=True)
-
-    @validates_schema
-    def _sizes(self, data: dict, **_) -> None:
-        if "min_size" in data and "max_size" in data and data["min_size"] > data["max_size"]:
-            raise ValidationError("The smallest group size is above the largest.", "min_size")
 
 
 class ProgrammePatchSchema(ProgrammeInSchema):

@@ -1,7 +1,7 @@
 """Group programmes: a coordinator opens one (languages, sizes, meeting length, facilitators, topics, start)."""
 from __future__ import annotations
 
-from matcher.service.errors import DomainError, NotFoundError
+from matcher.service.errors import ConflictError, NotFoundError
 from matcher.service.listing import Page, paginate
 from matcher.store import Session
 from matcher.store.audit import audit
@@ -29,10 +29,10 @@ def check_sizes(programme: GroupProgramme) -> None:
 
     Raises
     ------
-    DomainError: `min_size` above `max_size` (answered 422 naming `min_size`).
+    ConflictError: `min_size` above `max_size` (a rule across two fields, answered 409 naming `min_size`).
     """
     if programme.min_size > programme.max_size:
-        raise DomainError(f"The smallest group size ({programme.min_size}) is above the largest "
+        raise ConflictError(f"The smallest group size ({programme.min_size}) is above the largest "
                           f"({programme.max_size}).", "min_size")
 
 
