@@ -100,7 +100,7 @@ def warm_index(app: Flask) -> None:
 
 
 def _init_api(app: Flask) -> None:
-    from api import exports, members, pairings, stats, suggestions
+    from api import exports, groups, member_groups, members, pairings, programmes, stats, suggestions
     from api.errors import register_error_handlers
     from api.front import init_front
     from api.health import init_health
@@ -123,7 +123,8 @@ def _init_api(app: Flask) -> None:
     api = PeermatchApi(app, spec_kwargs={"components": {"securitySchemes": {
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key."}}},
         "security": [{"bearerAuth": []}]})
-    for blueprint in (members.blp, suggestions.blp, pairings.rounds_blp, pairings.blp, exports.blp, stats.blp):
+    for blueprint in (members.blp, suggestions.blp, pairings.rounds_blp, pairings.blp, exports.blp, stats.blp,
+                      programmes.blp, groups.blp, member_groups.blp):
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     init_request_checks(app)

@@ -58,7 +58,8 @@ def read_fixture_members(path: str | Path) -> list[dict]:
         parse_availability(item["availability"])
         members.append({key: item.get(key) for key in MEMBER_FIELDS} | {
             "intro": item.get("intro", ""), "topics": item.get("topics", []),
-            "status": item.get("status", "active"), "capacity": item.get("capacity", 1)})
+            "status": item.get("status", "active"), "capacity": item.get("capacity", 1),
+            "formats": item.get("formats", ["pair"]), "group_sizes": item.get("group_sizes")})
     return members
 
 

@@ -55,3 +55,27 @@ class ApiRole(StrEnum):
     COORDINATOR = "coordinator"  # rounds, review, pages
     ANALYST = "analyst"         # pseudonymised exports only
     ADMIN = "admin"             # everything
+
+
+class MemberFormat(StrEnum):
+    """How a member wants to meet peers: in pairs, in support groups (or both, by giving both)."""
+
+    PAIR = "pair"
+    GROUP = "group"
+
+
+class GroupStatus(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ENDED = "ended"
+
+
+class GroupRole(StrEnum):
+    """A member's part in a group: a participant, or its facilitator (who counts it against their capacity)."""
+
+    MEMBER = "member"
+    FACILITATOR = "facilitator"
+
+
+OPEN_GROUP_STATUSES = (GroupStatus.PROPOSED, GroupStatus.APPROVED)   # members are placed: not in another group

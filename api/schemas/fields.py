@@ -156,3 +156,30 @@ class UtcDateTime(fields.DateTime):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return super()._serialize(value, attr, obj, **kwargs)
+
+
+class MeetingFormats(fields.List):
+    """How a member wants to meet: ["pair"], ["group"] or both; de-duplicated in the order given."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        from matcher.states import MemberFormat
+
+        super().__init__(fields.String(validate=validate.OneOf(tuple(MemberFormat))), validate=validate.Length(1, 2),
+                         **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return list(dict.fromkeys(super()._deserialize(value, attr, data, **kwargs)))
+
+
+MIN_GROUP_SIZE, MAX_GROUP_SIZE = 3, 12
+
+
+class GroupSizes(fields.List):
+    """Group sizes (members, facilitator included) someone is comfortable with: sorted, de-duplicated."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(StrictInteger(validate=validate.Range(MIN_GROUP_SIZE, MAX_GROUP_SIZE)),
+                         validate=validate.Length(1, MAX_GROUP_SIZE - MIN_GROUP_SIZE + 1), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return sorted(set(super()._deserialize(value, attr, data, **kwargs)))

@@ -6,8 +6,10 @@ from marshmallow import Schema, fields, post_load, validate
 from api.schemas.common import PageSchema, ReasonSchema, StrictSchema
 from api.schemas.fields import (
     ClockTime,
+    GroupSizes,
     Id,
     LanguageCodes,
+    MeetingFormats,
     StrictInteger,
     Text,
     TimeZone,
@@ -42,6 +44,12 @@ class MemberInSchema(StrictSchema):
                              metadata={"description": "How many active pairings this member takes."})
     topics = TopicTags(load_default=list)
     status = fields.String(load_default="active", validate=validate.OneOf(STATUSES))
+    formats = MeetingFormats(load_default=lambda: ["pair"],
+                             metadata={"description": "How the member wants to meet peers: \"pair\", \"group\" "
+                                                      "or both. Default [\"pair\"]."})
+    group_sizes = GroupSizes(load_default=None, allow_none=True,
+                             metadata={"description": "Group sizes the member is comfortable with (null: any size "
+                                                      "the programme allows)."})
 
     @post_load
     def _trim(self, data: dict, **_) -> dict:
@@ -73,6 +81,8 @@ class MemberOutSchema(Schema):
     capacity = fields.Integer()
     topics = fields.List(fields.String())
     status = fields.String()
+    formats = fields.List(fields.String())
+    group_sizes = fields.List(fields.Integer(), allow_none=True)
     needs_review = fields.Boolean()
     embedding_model = fields.String(allow_none=True)
     created_at = UtcDateTime()

@@ -15,6 +15,7 @@ from matcher.store import Session
 from matcher.store.audit import audit
 from matcher.store.erasure import erase_member
 from matcher.store.exclusions import exclude
+from matcher.store.groups import leave_groups_for_erasure
 from matcher.store.members import (
     add_members,
     known_narrative_hashes,
@@ -30,7 +31,8 @@ from matcher.text.embedding import Embedder, text_hash
 from matcher.text.safety import SafetyScreen
 
 PROFILE_FIELDS = ("display_name", "intro", "role", "narrative", "languages", "preferred_languages",
-                  "preferred_topics", "timezone", "availability", "capacity", "topics", "status")
+                  "preferred_topics", "timezone", "availability", "capacity", "topics", "status", "formats",
+                  "group_sizes")
 
 
 def member_for(session: Session, member_id: int, caller: Caller) -> MemberRow:
@@ -119,11 +121,18 @@ def update_member(session: Session, embedder: Embedder, safety: SafetyScreen, ro
 def erase(session: Session, row: MemberRow, caller: Caller) -> None:
     """Erase the member's narrative, embedding and name; pairings and audit keep only ids.
 
-    Each pairing the erasure ends gets its `ended` event (ids and states only, no words).
+    Each pairing the erasure ends gets its `ended` event (ids and states only, no words); each open group
+    they were in gets `member_left`, and `ended` when fewer than two people remain.
     """
     for pairing, previous in erase_member(session, row):
         audit(session, caller.actor, "ended", pairing_id=pairing.id,
               detail={"from": previous, "to": pairing.status, "because": "member erased"})
+    for group, ended_from in leave_groups_for_erasure(session, row.id):
+        audit(session, caller.actor, "member_left", group_id=group.id, member_id=row.id,
+              detail={"because": "member erased"})
+        if ended_from is not None:
+            audit(session, caller.actor, "ended", group_id=group.id,
+                  detail={"from": ended_from, "to": group.status, "because": "too few members left"})
     touch(session, row)
 
 

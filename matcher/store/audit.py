@@ -8,10 +8,11 @@ from matcher.store.models import AuditEvent
 
 
 def audit(session: Session, actor: str, action: str, *, pairing_id: int | None = None,
-          member_id: int | None = None, reason: str | None = None, detail: dict | None = None) -> AuditEvent:
+          member_id: int | None = None, reason: str | None = None, detail: dict | None = None,
+          group_id: int | None = None) -> AuditEvent:
     """Append one audit event (rows are only ever added; erasure blanks their free text)."""
     event_row = AuditEvent(actor=actor, action=action, pairing_id=pairing_id, member_id=member_id,
-                           reason=reason, detail=detail or {})
+                           reason=reason, detail=detail or {}, group_id=group_id)
     session.add(event_row)
     return event_row
 

@@ -91,7 +91,7 @@ def _clear_write_ahead_log(session: Session) -> None:
 
 
 ERASURE_TABLES = ("members", "exclusions", "suggestion_events", "repeat_requests", "pairings", "feedback",
-                  "audit_events", "member_vectors", "member_filters")
+                  "audit_events", "member_vectors", "member_filters", "group_memberships", "group_feedback")
 
 
 def purge_erased(engine: Engine) -> list[str]:

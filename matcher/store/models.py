@@ -1,12 +1,24 @@
 """The tables, as typed SQLAlchemy models (states and kinds are stored as their `matcher.states` strings)."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from matcher.states import MemberStatus, PairingKind, PairingStatus
+from matcher.states import GroupRole, GroupStatus, MemberFormat, MemberStatus, PairingKind, PairingStatus
 
 
 def utcnow() -> datetime:
@@ -45,6 +57,8 @@ class MemberRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    formats: Mapped[list] = mapped_column(JSON, default=lambda: [MemberFormat.PAIR])   # pair and/or group
+    group_sizes: Mapped[list | None] = mapped_column(JSON)   # group sizes the member is comfortable with; None: any
     # goes up with every ORM update: a write that read an older version fails (StaleDataError), never overwrites
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -120,6 +134,7 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40))
     pairing_id: Mapped[int | None] = mapped_column(ForeignKey("pairings.id"), index=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("support_groups.id"), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -185,3 +200,83 @@ class PageSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     ended_because: Mapped[str | None] = mapped_column(String(16))
+
+
+class GroupProgramme(Base):
+    """A coordinator's programme of support groups: who may join (languages, topics) and how groups meet."""
+
+    __tablename__ = "group_programmes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    languages: Mapped[list] = mapped_column(JSON, default=list)
+    min_size: Mapped[int] = mapped_column(Integer, default=4)
+    max_size: Mapped[int] = mapped_column(Integer, default=8)
+    meeting_minutes: Mapped[int] = mapped_column(Integer, default=90)   # one meeting a week
+    needs_facilitator: Mapped[bool] = mapped_column(Boolean, default=False)
+    topics: Mapped[list] = mapped_column(JSON, default=list)
+    start_date: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class GroupFormation(Base):
+    """One formation run of a programme: who ran it, the objective, and who was left out and why."""
+
+    __tablename__ = "group_formations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("group_programmes.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(120))
+    objective: Mapped[float] = mapped_column(Float, default=0.0)
+    left_out: Mapped[list] = mapped_column(JSON, default=list)   # [{"member_id", "reason"}]
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class SupportGroup(Base):
+    """A group of one programme (proposed, approved, rejected or ended), meeting weekly in one slot and language."""
+
+    __tablename__ = "support_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("group_programmes.id"), index=True)
+    formation_id: Mapped[int | None] = mapped_column(ForeignKey("group_formations.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default=GroupStatus.PROPOSED, index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    slot: Mapped[dict] = mapped_column(JSON)   # `matcher.groups.WeeklySlot.to_dict()`: day and time in an anchor zone
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    score_parts: Mapped[dict] = mapped_column(JSON, default=dict)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class GroupMembership(Base):
+    """A member's place in a group; `left_at` closes it (moved, removed, group ended), the row stays."""
+
+    __tablename__ = "group_memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("support_groups.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default=GroupRole.MEMBER)
+    joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    left_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class GroupFeedback(Base):
+    """One member's rating of a group they are or were in (for analysts and weight learning)."""
+
+    __tablename__ = "group_feedback"
+    __table_args__ = (UniqueConstraint("group_id", "member_id", name="uq_group_feedback_member"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("support_groups.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    would_continue: Mapped[bool] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

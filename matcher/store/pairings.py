@@ -7,6 +7,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from matcher.states import CLOSED_STATUSES, RESERVING_STATUSES, PairingStatus
 from matcher.store.exclusions import exclusion_pairs
+from matcher.store.groups import facilitated_counts
 from matcher.store.models import AuditEvent, Feedback, MemberRow, Pairing, PairingRound, RepeatRequest, SuggestionEvent
 
 ROUND_LOCK = 72616   # a PostgreSQL advisory lock key (the schema migration uses 72617)
@@ -14,9 +15,10 @@ ROUND_LOCK = 72616   # a PostgreSQL advisory lock key (the schema migration uses
 
 def active_pairing_counts(session: Session, member_ids: list[int] | None = None,
                           statuses: tuple[str, ...] = RESERVING_STATUSES,
-                          exclude_pairing: int | None = None) -> dict[int, int]:
-    """Pairings per member in `statuses` (by default approved or awaiting review), both sides."""
-    counts: dict[int, int] = {}
+                          exclude_pairing: int | None = None, exclude_group: int | None = None) -> dict[int, int]:
+    """Places in use per member: pairings in `statuses` (by default approved or awaiting review), both sides,
+    and the groups in the same statuses they facilitate (a facilitated group takes a place like a pairing)."""
+    counts = facilitated_counts(session, member_ids, tuple(statuses), exclude_group)
     for column in (Pairing.seeker_id, Pairing.supporter_id):
         stmt = select(column, func.count()).where(Pairing.status.in_(statuses)).group_by(column)
         if exclude_pairing is not None:

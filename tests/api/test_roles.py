@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from matcher.states import ApiRole
-from matcher.store.models import Pairing
+from matcher.store.models import GroupProgramme, Pairing, SupportGroup
 from tests.api.helpers import create
 
 API_ROLES = tuple(ApiRole)
@@ -50,9 +50,15 @@ def path_values(app, client, keys, member_body) -> dict[str, int]:
     supporter = create(client, keys["onboarding"], member_body(role="supporter", display_name="Ben"))
     with Session(app.extensions["db_engine"]) as session:
         pairing = Pairing(seeker_id=seeker["id"], supporter_id=supporter["id"], score=0.5)
-        session.add(pairing)
+        programme = GroupProgramme(name="Circle", languages=["en"], created_by="test")
+        session.add_all([pairing, programme])
+        session.flush()
+        group = SupportGroup(programme_id=programme.id, language="en", slot={
+            "timezone": "UTC", "day": "mon", "start": "18:00", "minutes": 90})
+        session.add(group)
         session.commit()
-        return {"member_id": seeker["id"], "pairing_id": pairing.id}
+        return {"member_id": seeker["id"], "pairing_id": pairing.id, "programme_id": programme.id,
+                "group_id": group.id}
 
 
 def concrete_paths(rule: str, values: dict[str, int]) -> list[str]:

@@ -17,7 +17,7 @@ from schemathesis.generation.modes import GenerationMode
 from sqlalchemy.orm import Session
 
 from matcher.store.keys import create_api_key
-from matcher.store.models import Pairing
+from matcher.store.models import GroupMembership, GroupProgramme, Pairing, SupportGroup
 from tests.api.helpers import create
 
 MAX_EXAMPLES = 20
@@ -54,9 +54,17 @@ def seeded(fuzz_app, member_body) -> tuple[dict[str, str], dict[str, int]]:
     with Session(fuzz_app.extensions["db_engine"]) as session:
         pairings = [Pairing(seeker_id=ids[0], supporter_id=ids[1], score=0.5),
                     Pairing(seeker_id=ids[2], supporter_id=ids[3], score=0.4, status="approved")]
-        session.add_all(pairings)
+        programme = GroupProgramme(name="Circle", languages=["en", "es"], created_by="fuzz")
+        session.add_all([*pairings, programme])
+        session.flush()
+        group = SupportGroup(programme_id=programme.id, language="es", status="approved", slot={
+            "timezone": "Europe/Madrid", "day": "mon", "start": "18:00", "minutes": 90})
+        session.add(group)
+        session.flush()
+        session.add_all([GroupMembership(group_id=group.id, member_id=m) for m in ids[:4]])
         session.commit()
-        return headers, {"member_id": ids[4], "pairing_id": pairings[1].id}
+        return headers, {"member_id": ids[4], "pairing_id": pairings[1].id, "programme_id": programme.id,
+                         "group_id": group.id}
 
 
 def variants(operation, real_ids: dict[str, int]):

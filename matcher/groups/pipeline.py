@@ -1,0 +1,101 @@
+"""The steps of `form_groups` in order: eligibility, slots, buckets, grouping per bucket, proposals, reasons."""
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Sequence
+
+import numpy as np
+
+from matcher.groups.assignment import assign_bucket, group_counts
+from matcher.groups.baselines import greedy_bucket, random_bucket
+from matcher.groups.buckets import BucketCounter
+from matcher.groups.local_search import improve
+from matcher.groups.objective import groups_objective, pairwise_total
+from matcher.groups.outcome import Formation, LeftOut, LeftOutReason, ProposedGroup
+from matcher.groups.pool import Pool
+from matcher.groups.reasons import left_out_reasons
+from matcher.groups.repair import make_valid
+from matcher.groups.rules import GroupCandidate, GroupRules
+from matcher.groups.slots import SlotTable, WeeklySlot, slot_table
+from matcher.profiles import Role
+
+METHODS = ("flow", "greedy", "random")
+
+
+def _flow_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator) -> tuple[list[list[int]], list[int]]:
+    """Assignment and repair for each group count worth trying; local search on the best total."""
+    best: tuple[float, list[list[int]]] = (-np.inf, [])
+    for k in group_counts(pool, rows):
+        groups = assign_bucket(pool, rows, rng, k)
+        placed = {r for g in groups for r in g}
+        groups, _ = make_valid(pool, groups, [int(r) for r in rows if r not in placed], rng)
+        total = groups_objective(pool.vectors, groups)
+        if total > best[0] + 1e-9:
+            best = (total, groups)
+    return improve(pool, rows.tolist(), best[1], rng)
+
+
+_BUCKET_METHODS = {"flow": _flow_bucket, "greedy": greedy_bucket, "random": random_bucket}
+
+
+def run_formation(candidates: Sequence[GroupCandidate], rules: GroupRules, exclusions: Collection[frozenset[int]],
+                  earlier_groups: Collection[Collection[int]], seed: int, method: str) -> Formation:
+    """See `matcher.groups.formation.form_groups`."""
+    if method not in METHODS:
+        raise ValueError(f"Unknown formation method {method!r}; use one of {', '.join(METHODS)}.")
+    started = time.perf_counter()
+    grouped = {m for g in earlier_groups for m in g}
+    left_out = [LeftOut(c.id, LeftOutReason.HELD_FOR_REVIEW) for c in candidates if c.held]
+    left_out += [LeftOut(c.id, LeftOutReason.ALREADY_GROUPED) for c in candidates if not c.held and c.id in grouped]
+    if len({c.id for c in candidates}) != len(candidates):
+        raise ValueError("Each member may be a candidate of a formation once; a member id appears twice.")
+    pool = Pool.build([c for c in candidates if not c.held and c.id not in grouped], rules, exclusions)
+    languages = sorted(rules.languages)
+    speaks = np.array([[lang in c.member.languages for lang in languages] for c in pool.candidates],
+                      dtype=bool).reshape(-1, len(languages))
+    table = slot_table([c.member for c in pool.candidates], rules)
+    placed = _fill_buckets(pool, speaks, table, _BUCKET_METHODS[method], np.random.default_rng(seed))
+    in_groups = {r for _, _, g in placed for r in g}
+    reasons = left_out_reasons(pool, speaks, table, placed, [r for r in range(pool.size) if r not in in_groups])
+    left_out += [LeftOut(pool.candidates[r].id, reason) for r, reason in sorted(reasons.items())]
+    groups = [_proposal(pool, g, languages[lang], table.slots[slot]) for lang, slot, g in placed]
+    groups.sort(key=lambda g: (-g.score, g.member_ids))
+    objective = sum(g.score_parts["pairwise_total"] for g in groups)
+    return Formation(groups, sorted(left_out, key=lambda x: x.member_id), objective, {
+        "method": method, "seconds": time.perf_counter() - started, "candidates": len(candidates),
+        "slots": len(table.slots), "weeks_checked": len(table.weeks)})
+
+
+def _fill_buckets(pool: Pool, speaks: np.ndarray, table: SlotTable, method, rng: np.random.Generator,
+                  ) -> list[tuple[int, int, list[int]]]:
+    """Groups, one (language, slot) bucket at a time, the fullest first; unplaced members stay for later buckets."""
+    counter = BucketCounter(speaks, table)
+    placed: list[tuple[int, int, list[int]]] = []
+    while (bucket := counter.next_bucket(pool.rules.min_size)) is not None:
+        rows = counter.members_of(*bucket)
+        groups, _ = method(pool, rows, rng)
+        placed += [(bucket[0], bucket[1], sorted(g)) for g in groups]
+        counter.close(*bucket, np.array([r for g in groups for r in g], dtype=np.int64))
+    return placed
+
+
+def _facilitator(pool: Pool, rows: list[int]) -> int | None:
+    if not pool.rules.needs_facilitator:
+        return None
+    able = [pool.candidates[r] for r in rows if pool.facilitates[r]]
+    best = min(able, key=lambda c: (c.member.role != Role.SUPPORTER, -c.member.free_capacity, c.id))
+    return best.id
+
+
+def _proposal(pool: Pool, rows: list[int], language: str, slot: WeeklySlot) -> ProposedGroup:
+    vectors = pool.vectors[rows].astype(np.float64)
+    similarities = (vectors @ vectors.T)[np.triu_indices(len(rows), 1)]
+    members = [pool.candidates[r].member for r in rows]
+    shared = set(members[0].topics).intersection(*(m.topics for m in members[1:]))
+    total = pairwise_total(vectors)
+    return ProposedGroup(tuple(sorted(m.id for m in members)), language, slot, _facilitator(pool, rows),
+                         round(float(similarities.mean()), 6), {
+                             "mean_similarity": round(float(similarities.mean()), 6),
+                             "min_similarity": round(float(similarities.min()), 6),
+                             "pairwise_total": total, "size": len(rows), "shared_topics": sorted(shared),
+                             "weeks_checked": pool.rules.horizon_weeks})

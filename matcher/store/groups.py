@@ -1,0 +1,190 @@
+"""Support groups: programmes, formation runs, groups, memberships and group feedback."""
+from __future__ import annotations
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from matcher.states import OPEN_GROUP_STATUSES, ExclusionKind, GroupRole, GroupStatus
+from matcher.store.models import (
+    AuditEvent,
+    Exclusion,
+    GroupFeedback,
+    GroupFormation,
+    GroupMembership,
+    GroupProgramme,
+    MemberRow,
+    SupportGroup,
+    utcnow,
+)
+
+
+def programmes_query() -> Select:
+    return select(GroupProgramme)
+
+
+def groups_query(programme_id: int | None = None, status: str | None = None) -> Select:
+    """Groups, optionally of one programme or status (for paging)."""
+    stmt = select(SupportGroup)
+    if programme_id is not None:
+        stmt = stmt.where(SupportGroup.programme_id == programme_id)
+    if status:
+        stmt = stmt.where(SupportGroup.status == status)
+    return stmt
+
+
+def groups_of(session: Session, programme_id: int, statuses: tuple[str, ...] | None = None) -> list[SupportGroup]:
+    stmt = groups_query(programme_id).order_by(SupportGroup.score.desc(), SupportGroup.id)
+    if statuses is not None:
+        stmt = stmt.where(SupportGroup.status.in_(statuses))
+    return list(session.scalars(stmt))
+
+
+def current_memberships(session: Session, group_ids: list[int]) -> dict[int, list[GroupMembership]]:
+    """Group id -> the memberships not closed yet (facilitator first, then by joining order)."""
+    out: dict[int, list[GroupMembership]] = {gid: [] for gid in group_ids}
+    rows = session.scalars(select(GroupMembership).where(GroupMembership.group_id.in_(group_ids or [-1]),
+                                                         GroupMembership.left_at.is_(None))
+                           .order_by(GroupMembership.id))
+    for row in rows:
+        out[row.group_id].append(row)
+    for members in out.values():
+        members.sort(key=lambda m: m.role != GroupRole.FACILITATOR)
+    return out
+
+
+def membership(session: Session, group_id: int, member_id: int) -> GroupMembership | None:
+    """The member's open place in the group, if they have one."""
+    return session.scalar(select(GroupMembership).where(GroupMembership.group_id == group_id,
+                                                        GroupMembership.member_id == member_id,
+                                                        GroupMembership.left_at.is_(None)))
+
+
+def placed_in_programme(session: Session, programme_id: int) -> dict[int, int]:
+    """Member id -> the open (proposed or approved) group of this programme they have a place in."""
+    rows = session.execute(select(GroupMembership.member_id, SupportGroup.id)
+                           .join(SupportGroup, SupportGroup.id == GroupMembership.group_id)
+                           .where(SupportGroup.programme_id == programme_id, GroupMembership.left_at.is_(None),
+                                  SupportGroup.status.in_(OPEN_GROUP_STATUSES)))
+    return dict(rows.all())
+
+
+def earlier_groups(session: Session, programme_id: int) -> list[list[int]]:
+    """Member ids of each closed group (rejected or ended) of the programme, as they were at the end."""
+    closed = session.execute(select(GroupMembership.group_id, GroupMembership.member_id)
+                             .join(SupportGroup, SupportGroup.id == GroupMembership.group_id)
+                             .where(SupportGroup.programme_id == programme_id,
+                                    SupportGroup.status.in_((GroupStatus.REJECTED, GroupStatus.ENDED))))
+    groups: dict[int, list[int]] = {}
+    for group_id, member_id in closed:
+        groups.setdefault(group_id, []).append(member_id)
+    return list(groups.values())
+
+
+def group_seekers(session: Session) -> list[MemberRow]:
+    """Live members who want groups and have a vector, by id."""
+    rows = session.scalars(select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))
+                           .order_by(MemberRow.id))
+    return [row for row in rows if "group" in (row.formats or [])]
+
+
+def facilitated_counts(session: Session, member_ids: list[int] | None = None,
+                       statuses: tuple[str, ...] = (GroupStatus.APPROVED,),
+                       exclude_group: int | None = None) -> dict[int, int]:
+    """Member id -> groups in `statuses` they facilitate (each takes a place of their capacity)."""
+    stmt = (select(GroupMembership.member_id, func.count())
+            .join(SupportGroup, SupportGroup.id == GroupMembership.group_id)
+            .where(GroupMembership.role == GroupRole.FACILITATOR, GroupMembership.left_at.is_(None),
+                   SupportGroup.status.in_(statuses)).group_by(GroupMembership.member_id))
+    if member_ids is not None:
+        stmt = stmt.where(GroupMembership.member_id.in_(member_ids or [-1]))
+    if exclude_group is not None:
+        stmt = stmt.where(SupportGroup.id != exclude_group)
+    return dict(session.execute(stmt).all())
+
+
+def exclusions_among(session: Session, member_ids: list[int]) -> tuple[set[frozenset[int]], set[frozenset[int]]]:
+    """(blocked pairs, declined pairs) among these members, either direction."""
+    ids = member_ids or [-1]
+    rows = session.execute(select(Exclusion.member_id, Exclusion.other_id, Exclusion.kind)
+                           .where(Exclusion.member_id.in_(ids), Exclusion.other_id.in_(ids)))
+    blocked: set[frozenset[int]] = set()
+    declined: set[frozenset[int]] = set()
+    for a, b, kind in rows:
+        (blocked if kind == ExclusionKind.BLOCK else declined).add(frozenset((a, b)))
+    return blocked, declined
+
+
+def group_history(session: Session, group_id: int) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.group_id == group_id).order_by(AuditEvent.id)))
+
+
+def groups_of_member(session: Session, member_id: int) -> list[SupportGroup]:
+    """Open groups the member has a place in, oldest first."""
+    return list(session.scalars(select(SupportGroup).join(GroupMembership, GroupMembership.group_id == SupportGroup.id)
+                                .where(GroupMembership.member_id == member_id, GroupMembership.left_at.is_(None),
+                                       SupportGroup.status.in_(OPEN_GROUP_STATUSES)).order_by(SupportGroup.id)))
+
+
+def ever_in_group(session: Session, group_id: int, member_id: int) -> bool:
+    return session.scalar(select(GroupMembership.id).where(GroupMembership.group_id == group_id,
+                                                           GroupMembership.member_id == member_id).limit(1)) is not None
+
+
+def has_group_feedback(session: Session, group_id: int, member_id: int) -> bool:
+    return session.scalar(select(GroupFeedback.id).where(GroupFeedback.group_id == group_id,
+                                                         GroupFeedback.member_id == member_id)) is not None
+
+
+def open_groups_with_room(session: Session) -> list[SupportGroup]:
+    """Proposed or approved groups, of every programme (late joiners' candidates), by id."""
+    return list(session.scalars(select(SupportGroup).where(SupportGroup.status.in_(OPEN_GROUP_STATUSES))
+                                .order_by(SupportGroup.id)))
+
+
+def programmes_by_id(session: Session, ids: set[int]) -> dict[int, GroupProgramme]:
+    rows = session.scalars(select(GroupProgramme).where(GroupProgramme.id.in_(ids or {-1})))
+    return {row.id: row for row in rows}
+
+
+def lock_groups(session: Session, group_ids: list[int]) -> dict[int, SupportGroup]:
+    """The groups, fresh, locked until commit on PostgreSQL (in id order); call after `lock_members`, whose
+    BEGIN IMMEDIATE already holds SQLite's one write lock."""
+    stmt = select(SupportGroup).where(SupportGroup.id.in_(sorted(set(group_ids)))).order_by(SupportGroup.id)
+    if session.get_bind().dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    return {row.id: row for row in session.scalars(stmt.execution_options(populate_existing=True))}
+
+
+def leave_groups_for_erasure(session: Session, member_id: int) -> list[tuple[SupportGroup, str | None]]:
+    """An erased member leaves every open group; returns each group and, if it ended for lack of members,
+    the status it had.
+
+    Their places keep only ids (a coordinator's reason is dropped) and their own feedback on groups
+    loses its comment; a group with fewer than two people left ends.
+    """
+    now = utcnow()
+    places = list(session.scalars(select(GroupMembership).where(GroupMembership.member_id == member_id)))
+    for place in places:
+        place.reason = None
+    for feedback in session.scalars(select(GroupFeedback).where(GroupFeedback.member_id == member_id)):
+        feedback.comment = None
+    left = []
+    for place in places:
+        group = session.get(SupportGroup, place.group_id)
+        if place.left_at is not None or group is None or group.status not in OPEN_GROUP_STATUSES:
+            continue
+        place.left_at = now
+        session.flush()
+        remaining = session.scalar(select(func.count()).select_from(GroupMembership).where(
+            GroupMembership.group_id == group.id, GroupMembership.left_at.is_(None))) or 0
+        previous = group.status if remaining < 2 else None
+        if previous is not None:
+            group.status = GroupStatus.ENDED
+        left.append((group, previous))
+    session.flush()
+    return left
+
+
+def last_formation(session: Session, programme_id: int) -> GroupFormation | None:
+    return session.scalar(select(GroupFormation).where(GroupFormation.programme_id == programme_id)
+                          .order_by(GroupFormation.id.desc()).limit(1))
