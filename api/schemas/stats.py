@@ -19,6 +19,8 @@ class StatsSchema(Schema):
     proposal_age_hours = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True), metadata={
         "description": "How long those proposals have waited: median and oldest, in hours."})
     active_pairings = fields.Integer()
+    active_groups = fields.Integer(metadata={"description": "Support groups approved and meeting."})
+    groups_awaiting_review = fields.Integer(metadata={"description": "Proposed support groups awaiting a decision."})
     supporter_places = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
         "description": "Places of supporters and peers: in use and in all."})
     supporter_load = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={

@@ -9,9 +9,9 @@ from matcher.service.listing import Page, paginate
 from matcher.states import MemberStatus
 from matcher.store import Session
 from matcher.store.audit import hold_reasons
-from matcher.store.directory import directory_query, events_of, feedback_about, pairings_of
+from matcher.store.directory import directory_query, events_of, feedback_about, group_places_of, pairings_of
 from matcher.store.members import display_names, live_member
-from matcher.store.models import AuditEvent, Feedback, MemberRow, Pairing
+from matcher.store.models import AuditEvent, Feedback, GroupMembership, MemberRow, Pairing, SupportGroup
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class MemberRecord:
     member: MemberRow
     hold_reasons: list[str]
     pairings: list[Pairing]
+    group_places: list[tuple[GroupMembership, SupportGroup]]
     feedback: list[Feedback]
     events: list[AuditEvent]
     names: dict[int, str]
@@ -45,12 +46,12 @@ def search_members(session: Session, search: MemberSearch) -> Page:
 
 
 def member_record(session: Session, member_id: int) -> MemberRecord:
-    """What coordinators know of a member: why held, every pairing, the feedback on them, the audit history."""
+    """What coordinators know of a member: why held, every pairing and group, the feedback, the audit history."""
     row = live_member(session, member_id)
     if row is None:
         raise NotFoundError(f"No member with id {member_id}.", "member_id")
-    pairings = pairings_of(session, member_id)
-    ids = [p.id for p in pairings]
+    pairings, places = pairings_of(session, member_id), group_places_of(session, member_id)
+    ids, group_ids = [p.id for p in pairings], [group.id for _, group in places]
     names = display_names(session, {i for p in pairings for i in p.member_ids})
-    return MemberRecord(row, hold_reasons(session, [member_id]).get(member_id, []), pairings,
-                        feedback_about(session, ids), events_of(session, member_id, ids), names)
+    return MemberRecord(row, hold_reasons(session, [member_id]).get(member_id, []), pairings, places,
+                        feedback_about(session, ids), events_of(session, member_id, ids, group_ids), names)

@@ -6,10 +6,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
-from matcher.states import ACTIVE_STATUSES
+from matcher.states import ACTIVE_STATUSES, GroupStatus
 from matcher.store import Session
 from matcher.store.models import utcnow
 from matcher.store.stats import (
+    count_groups,
     count_pairings,
     first_approvals,
     proposal_times,
@@ -35,6 +36,8 @@ class CommunityStats:
     proposals_waiting: int
     proposal_age_hours: dict[str, float | None]     # median and oldest
     active_pairings: int
+    active_groups: int
+    groups_awaiting_review: int
     supporter_places: dict[str, int]                # in use and in all
     supporter_load: dict[str, int]                  # supporters per LOAD_BANDS band
     days_to_first_pairing: dict[str, float | int | None]   # members, median, 90th percentile
@@ -82,6 +85,8 @@ def community_stats(session: Session, now: datetime | None = None) -> CommunityS
         proposal_age_hours={"median": round(median(ages), 1) if ages else None,
                             "oldest": round(max(ages), 1) if ages else None},
         active_pairings=count_pairings(session, ACTIVE_STATUSES),
+        active_groups=count_groups(session, (GroupStatus.APPROVED,)),
+        groups_awaiting_review=count_groups(session, (GroupStatus.PROPOSED,)),
         supporter_places={"in_use": sum(min(u, c) for u, c in loads), "total": sum(c for _, c in loads)},
         supporter_load={band: bands.get(band, 0) for band in LOAD_BANDS},
         days_to_first_pairing={"members": len(waits),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from matcher.store.models import AuditEvent, Feedback, MemberRow, Pairing
+from matcher.store.models import AuditEvent, Feedback, GroupMembership, MemberRow, Pairing, SupportGroup
 
 
 def directory_query(name: str | None = None, role: str | None = None, status: str | None = None,
@@ -36,7 +36,15 @@ def feedback_about(session: Session, pairing_ids: list[int]) -> list[Feedback]:
     return list(session.scalars(select(Feedback).where(Feedback.pairing_id.in_(pairing_ids)).order_by(Feedback.id)))
 
 
-def events_of(session: Session, member_id: int, pairing_ids: list[int]) -> list[AuditEvent]:
-    """The audit events about the member or one of their pairings, oldest first."""
-    about = or_(AuditEvent.member_id == member_id, AuditEvent.pairing_id.in_(pairing_ids))
+def group_places_of(session: Session, member_id: int) -> list[tuple[GroupMembership, SupportGroup]]:
+    """Every place the member had in a support group (with the group), oldest first."""
+    return [(place, group) for place, group in session.execute(
+        select(GroupMembership, SupportGroup).join(SupportGroup, SupportGroup.id == GroupMembership.group_id)
+        .where(GroupMembership.member_id == member_id).order_by(GroupMembership.id))]
+
+
+def events_of(session: Session, member_id: int, pairing_ids: list[int], group_ids: list[int]) -> list[AuditEvent]:
+    """The audit events about the member, one of their pairings or one of their groups, oldest first."""
+    about = or_(AuditEvent.member_id == member_id, AuditEvent.pairing_id.in_(pairing_ids),
+                AuditEvent.group_id.in_(group_ids))
     return list(session.scalars(select(AuditEvent).where(about).order_by(AuditEvent.id)))

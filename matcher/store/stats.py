@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from matcher.states import ACTIVE_STATUSES, Decision, MemberStatus, PairingStatus
-from matcher.store.models import AuditEvent, Feedback, MemberRow, Pairing
+from matcher.store.models import AuditEvent, Feedback, MemberRow, Pairing, SupportGroup
 
 
 def _in_active_pairing():
@@ -31,6 +31,10 @@ def proposal_times(session: Session) -> list[datetime]:
 
 def count_pairings(session: Session, statuses) -> int:
     return session.scalar(select(func.count()).select_from(Pairing).where(Pairing.status.in_(statuses))) or 0
+
+
+def count_groups(session: Session, statuses) -> int:
+    return session.scalar(select(func.count()).select_from(SupportGroup).where(SupportGroup.status.in_(statuses))) or 0
 
 
 def supporter_loads(session: Session) -> list[tuple[int, int]]:

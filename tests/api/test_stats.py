@@ -61,3 +61,25 @@ def test_the_dashboard_draws_the_figures_as_svg(client, keys, page_key, pair_ids
     ratings = re.search(r'<svg id="chart-ratings".*?</svg>', html, re.S).group(0)
     assert len(re.findall(r'<circle class="point"', ratings)) == 1 and "4.0" in ratings
     assert "<script" not in html and "style=" not in html     # the page's CSP allows neither
+
+
+def test_stats_and_a_members_page_count_support_groups(client, keys, member_body, page_key):
+    from tests.api.group_cohort import form, make_cohort, open_programme
+
+    c = keys["coordinator"]
+    cohort = make_cohort(client, keys["onboarding"], member_body)
+    run = form(client, c, open_programme(client, c)["id"])
+    first = run["groups"][0]
+    stats = client.get("/api/v1/stats", headers=c).json
+    assert stats["active_groups"] == 0 and stats["groups_awaiting_review"] == len(run["groups"]) >= 2
+    assert client.post(f"/api/v1/groups/{first['id']}/approve", json={}, headers=c).status_code == 200
+    stats = client.get("/api/v1/stats", headers=c).json
+    assert stats["active_groups"] == 1 and stats["groups_awaiting_review"] == len(run["groups"]) - 1
+    member_id = first["members"][0]["member_id"]
+    assert member_id in {i for ids in cohort.values() for i in ids}
+    log_in(client, page_key)
+    html = client.get(f"/coordinator/members/{member_id}").get_data(as_text=True)
+    table = re.search(r'<table id="member-groups">.*?</table>', html, re.S).group(0)
+    assert f"Group {first['id']}" in table and "approved" in table
+    history = re.search(r'<ol id="member-history">.*?</ol>', html, re.S).group(0)
+    assert "approve" in history
