@@ -27,28 +27,30 @@ class QueueArgsSchema(Schema):
     sort = fields.Enum(QueueSort, by_value=True, load_default=QueueSort.SCORE)
     page = fields.Integer(load_default=1, validate=validate.Range(1, 10**6))
     per_page = fields.Integer(load_default=25, validate=validate.Range(1, MAX_PER_PAGE))
+    held_page = fields.Integer(load_default=1, validate=validate.Range(1, 10**6))
 
 
-def queue_query(args) -> tuple[QueueQuery, list[str]]:
-    """The query the URL asks for, and a sentence for each part that was ignored because it was wrong."""
+def queue_query(args) -> tuple[QueueQuery, int, list[str]]:
+    """The proposals' query and the page of held members the URL asks for, and what was ignored as wrong."""
     raw = {k: v for k, v in args.items() if v != ""}
     try:
-        return QueueQuery(**QueueArgsSchema().load(raw)), []
+        loaded, ignored = QueueArgsSchema().load(raw), []
     except ValidationError as exc:
         messages = exc.normalized_messages()
-        kept = QueueArgsSchema().load({k: v for k, v in raw.items() if k not in messages})
+        loaded = QueueArgsSchema().load({k: v for k, v in raw.items() if k not in messages})
         ignored = [f"Ignored {name}: {' '.join(map(str, msgs))}" for name, msgs in messages.items()]
-        return QueueQuery(**kept), ignored
+    held_page = loaded.pop("held_page")
+    return QueueQuery(**loaded), held_page, ignored
 
 
 @blp.route("/")
 @page_login_required
 def queue():
     """Held members first, then a page of the proposals awaiting a decision, then who the last round left out."""
-    query, problems = queue_query(request.args)
+    query, held_page, problems = queue_query(request.args)
     for problem in problems:
         flash(problem, "error")
-    return render_template("queue.html", **vars(coordination.review_queue(g.db)),
+    return render_template("queue.html", **vars(coordination.review_queue(g.db, held_page)),
                            page=proposals_page(g.db, query), kinds=list(PairingKind), sorts=list(QueueSort),
                            args={k: v for k, v in request.args.items() if k != "page"})
 

@@ -11,20 +11,23 @@ import numpy as np
 from matcher.availability import coming_week_start, weekly_grid
 from matcher.service.context import Services
 from matcher.service.errors import NotFoundError
+from matcher.service.listing import Page, paginate
 from matcher.service.review import current_overlap, get_pairing, week_intervals
 from matcher.states import PairingStatus
 from matcher.store import Session
 from matcher.store.audit import hold_reasons
-from matcher.store.members import display_names, held_members, live_member
+from matcher.store.members import display_names, held_members_query, live_member
 from matcher.store.models import MemberRow, Pairing, PairingRound
 from matcher.store.pairings import last_round, pairings_in
 from matcher.text.embedding import split_sentences
 from matcher.text.explanation import best_sentence_pair
 
+HELD_PER_PAGE = 10
+
 
 @dataclass
 class ReviewQueue:
-    held: list[MemberRow]
+    held: Page                    # of MemberRow, oldest first
     hold_reasons: dict[int, list[str]]
     approved: list[Pairing]
     last_round: PairingRound | None
@@ -41,14 +44,14 @@ class PairView:
     overlap: int
 
 
-def review_queue(session: Session) -> ReviewQueue:
+def review_queue(session: Session, held_page: int = 1, held_per_page: int = HELD_PER_PAGE) -> ReviewQueue:
     """Held members, active pairings and who the last round left out (proposals are paged: `service.queue`)."""
-    held = held_members(session)
+    held = paginate(session, held_members_query(), MemberRow.id, held_page, held_per_page)
     approved = pairings_in(session, PairingStatus.APPROVED)
     latest = last_round(session)
     ids = {i for p in approved for i in p.member_ids}
     ids |= {u["member_id"] for u in (latest.unmatched if latest else [])}
-    return ReviewQueue(held, hold_reasons(session, [m.id for m in held]), approved, latest,
+    return ReviewQueue(held, hold_reasons(session, [m.id for m in held.items]), approved, latest,
                        display_names(session, ids))
 
 

@@ -174,10 +174,9 @@ def display_names(session: Session, member_ids: set[int]) -> dict[int, str]:
     return {i: name or f"(erased member {i})" for i, name in rows}
 
 
-def held_members(session: Session) -> list[MemberRow]:
-    """Members the safety screen held, oldest first."""
-    return list(session.scalars(select(MemberRow).where(MemberRow.needs_review.is_(True),
-                                                        MemberRow.deleted_at.is_(None)).order_by(MemberRow.id)))
+def held_members_query() -> Select:
+    """Members the safety screen held (for paging, oldest first)."""
+    return select(MemberRow).where(MemberRow.needs_review.is_(True), MemberRow.deleted_at.is_(None))
 
 
 def live_members_query() -> Select:

@@ -128,3 +128,19 @@ def test_bulk_rejection_needs_one_reason_and_keeps_it(client, app, page_key, rou
     with Session(app.extensions["db_engine"]) as session:
         rows = session.scalars(select(Pairing).where(Pairing.id.in_(chosen))).all()
     assert {(p.status, p.reason) for p in rows} == {("rejected", reason)}
+
+
+def test_held_members_come_a_page_at_a_time(client, keys, page_key, member_body):
+    from tests.api.helpers import create
+    from tests.api.test_pairings import CRISIS
+
+    held = [create(client, keys["onboarding"], member_body(display_name=f"Held {i}", narrative=CRISIS))["id"]
+            for i in range(12)]
+    log_in(client, page_key)
+    first = queue(client)
+    assert "Held for review (12)" in first and "Held members, page 1 of 2" in first
+    assert [int(i) for i in re.findall(r"/coordinator/members/(\d+)\">Review", first)] == held[:10]
+    more = re.search(r'href="([^"]+)">More held members', first).group(1).replace("&amp;", "&")
+    second = client.get(more).get_data(as_text=True)
+    assert [int(i) for i in re.findall(r"/coordinator/members/(\d+)\">Review", second)] == held[10:]
+    assert "Ignored held_page" in queue(client, held_page="x")
