@@ -100,7 +100,7 @@ def warm_index(app: Flask) -> None:
 
 
 def _init_api(app: Flask) -> None:
-    from api import exports, members, pairings, suggestions
+    from api import exports, giving_back, members, pairings, suggestions, webhooks
     from api.errors import register_error_handlers
     from api.front import init_front
     from api.health import init_health
@@ -124,6 +124,8 @@ def _init_api(app: Flask) -> None:
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key."}}},
         "security": [{"bearerAuth": []}]})
     for blueprint in (members.blp, suggestions.blp, pairings.rounds_blp, pairings.blp, exports.blp):
+        api.register_blueprint(blueprint)
+    for blueprint in (giving_back.blp, webhooks.blp):
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     init_request_checks(app)

@@ -41,7 +41,7 @@ class DeliverySettings:
     connect_timeout: float = 3.0
     read_timeout: float = 5.0
     lease_seconds: float = 60.0          # a claimed delivery is left alone this long (then sent again)
-    batch: int = 20
+    batch: float = 20                    # deliveries claimed at once
     poll_seconds: float = 2.0
 
     @classmethod
@@ -87,7 +87,8 @@ def send(http: requests.Session, url: str, body: str, headers: dict[str, str], s
         response = http.post(url, data=body.encode(), headers=headers, allow_redirects=False,
                              timeout=(settings.connect_timeout, settings.read_timeout))
         response.close()
-        code, error = response.status_code, None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+        code = response.status_code
+        error = None if 200 <= code < 300 else f"HTTP {code}"
     except WebhookUrlError as exc:
         code, error = None, str(exc)[:200]
     except requests.Timeout:
@@ -132,7 +133,7 @@ class DeliveryWorker:
     def _claim(self) -> list[tuple[int, str, str, dict, str]]:
         now = utcnow()
         with self.database.session() as session:
-            claimed = claim_due(session, now, now + timedelta(seconds=self.settings.lease_seconds), self.settings.batch)
+            claimed = claim_due(session, now, now + timedelta(seconds=self.settings.lease_seconds), int(self.settings.batch))
             session.commit()
         return claimed
 

@@ -107,7 +107,8 @@ def update_member(session: Session, embedder: Embedder, safety: SafetyScreen, ro
     if "capacity" in changes:
         active = active_pairing_counts(session, [row.id], statuses=CAPACITY_STATUSES).get(row.id, 0)
         if changes["capacity"] < active:
-            raise ConflictError(f"Member {row.id} is in {active} active or invited pairings; capacity cannot go below {active} "
+            raise ConflictError(f"Member {row.id} is in {active} active or invited pairings; capacity cannot go below "
+                                f"{active} "
                                 "until some of them end.", "capacity")
     for key, value in changes.items():
         setattr(row, key, value)

@@ -18,7 +18,8 @@ from matcher.store.outbox import add_delivery, add_event, member_clients, subscr
 ALLOWED_DATA = (int, str, bool, type(None))   # ids, states and times: nothing nested that could hide text
 
 
-def emit(session: Session, event_type: EventType, member_ids: list[int], **data: int | str | bool | None) -> OutboxEvent:
+def emit(session: Session, event_type: EventType, member_ids: list[int],
+         **data: int | str | bool | None) -> OutboxEvent:
     """Record an event about `member_ids` and queue it for every subscribed endpoint of their clients.
 
     Parameters

@@ -11,9 +11,9 @@ from matcher.availability import Interval, coming_week_start, overlap_minutes, u
 from matcher.config import MatchConfig
 from matcher.profiles import Member, Window
 from matcher.ranking import pair_failure
+from matcher.service import consent
 from matcher.service.errors import ConflictError, NotFoundError
 from matcher.service.listing import Page, paginate
-from matcher.service import consent
 from matcher.service.outbox import emit
 from matcher.states import CAPACITY_STATUSES, TRANSITIONS, Decision, EventType, ExclusionKind, PairingStatus
 from matcher.store import Session
@@ -40,6 +40,12 @@ def get_pairing(session: Session, pairing_id: int) -> Pairing:
     if pairing is None:
         raise NotFoundError(f"No pairing with id {pairing_id}.", "pairing_id")
     return pairing
+
+
+def current_pairing(session: Session, pairing_id: int) -> Pairing:
+    """A pairing as it stands now: invitations past their time expire first (the caller commits)."""
+    consent.expire_due(session)
+    return get_pairing(session, pairing_id)
 
 
 def list_pairings(session: Session, status: str | None, round_id: int | None, page: int, per_page: int) -> Page:

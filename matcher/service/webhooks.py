@@ -13,7 +13,7 @@ import secrets
 import socket
 from urllib.parse import urlsplit
 
-from matcher.service.errors import ConflictError, NotFoundError
+from matcher.service.errors import ConflictError, DomainError, NotFoundError
 from matcher.service.listing import Page, paginate
 from matcher.states import ApiRole, DeliveryStatus, EventType
 from matcher.store import Session
@@ -24,8 +24,11 @@ from matcher.store.webhooks import attempts_of, delete_endpoint, deliveries_quer
 ALLOW_PRIVATE_ENV = "PEERMATCH_WEBHOOKS_ALLOW_PRIVATE"
 
 
-class WebhookUrlError(ValueError):
-    """An endpoint URL this service will not send to; the message says why."""
+class WebhookUrlError(DomainError):
+    """An endpoint URL this service will not send to; the message says why (answered 422)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "url")
 
 
 def private_allowed() -> bool:
@@ -55,7 +58,7 @@ def check_url(url: str, allow_private: bool | None = None) -> str:
     except (socket.gaierror, UnicodeError, ValueError) as exc:
         raise WebhookUrlError(f"The host {parts.hostname!r} does not resolve.") from exc
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not address.is_global:
             raise WebhookUrlError(f"The host {parts.hostname!r} resolves to {address}, a private or local address; "
                                   f"set {ALLOW_PRIVATE_ENV}=1 to allow such receivers.")

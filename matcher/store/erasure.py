@@ -35,9 +35,10 @@ def erase_member(session: Session, row: MemberRow) -> list[tuple[Pairing, str]]:
     (each with the status it had).
 
     Narrative, name, intro, topics, languages, availability and embedding are erased; blocks,
-    declines, repeat requests, support offers and suggestion events go; pairings keep only ids and scores
-    (explanations, reasons and the members' answers to invitations are dropped, open ones are ended); feedback on those pairings loses
-    its comments; audit events about them lose their free text.
+    declines, repeat requests, support offers and suggestion events go; pairings keep only ids and
+    scores (explanations, reasons and the members' answers to invitations are dropped, open ones
+    are ended); feedback on those pairings loses its comments; audit events about them lose their
+    free text.
     """
     for column, value in ERASED_VALUES:
         setattr(row, column, value)

@@ -26,7 +26,7 @@ def member_clients(session: Session, member_ids: list[int]) -> dict[int, int]:
     """Member id -> the API key (onboarding client) that signed them up, for members that have one."""
     rows = session.execute(select(MemberRow.id, MemberRow.created_by_key).where(
         MemberRow.id.in_(member_ids or [-1]), MemberRow.created_by_key.is_not(None)))
-    return {member_id: key_id for member_id, key_id in rows}
+    return {member_id: key_id for member_id, key_id in rows if key_id is not None}
 
 
 def subscribed_endpoints(session: Session, event_type: str, client_key_ids: set[int]) -> list[WebhookEndpoint]:
@@ -54,7 +54,10 @@ def add_delivery(session: Session, event: OutboxEvent, endpoint: WebhookEndpoint
     return row
 
 
-def claim_due(session: Session, now: datetime, lease_until: datetime, limit: int) -> list[tuple[int, str, str, dict, str]]:
+Claim = tuple[int, str, str, dict, str]   # (delivery id, webhook-id, url, payload, secret)
+
+
+def claim_due(session: Session, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
     """Take up to `limit` due deliveries of enabled endpoints until `lease_until`; the caller commits.
 
     Returns (delivery id, webhook-id, url, payload, secret), oldest first. PostgreSQL skips rows
