@@ -26,7 +26,7 @@ from matcher.service.database import Database
 from matcher.service.webhooks import WebhookUrlError, check_url
 from matcher.states import DeliveryStatus
 from matcher.store.models import utcnow
-from matcher.store.outbox import claim_due, record_attempt
+from matcher.store.outbox import Claim, claim_due, record_attempt
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +108,13 @@ class DeliveryWorker:
         self.http = requests.Session()
 
     def run_once(self) -> int:
-        """Send every delivery due now (round after round until none is left); returns how many were tried."""
-        tried = 0
+        """Send every delivery that is due now, batch after batch; returns how many were tried.
+
+        Retries scheduled meanwhile wait for the next call, so one call always ends.
+        """
+        tried, due = 0, utcnow()
         while True:
-            batch = self._claim()
+            batch = self._claim(due)
             if not batch:
                 return tried
             for delivery_id, webhook_id, url, payload, secret in batch:
@@ -130,10 +133,10 @@ class DeliveryWorker:
                 log.warning("webhook delivery round failed (%s); retrying", type(exc).__name__)
                 stop.wait(self.settings.poll_seconds)
 
-    def _claim(self) -> list[tuple[int, str, str, dict, str]]:
-        now = utcnow()
+    def _claim(self, due: datetime) -> list[Claim]:
+        lease_until = utcnow() + timedelta(seconds=self.settings.lease_seconds)
         with self.database.session() as session:
-            claimed = claim_due(session, now, now + timedelta(seconds=self.settings.lease_seconds), int(self.settings.batch))
+            claimed = claim_due(session, due, lease_until, int(self.settings.batch))
             session.commit()
         return claimed
 

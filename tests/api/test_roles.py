@@ -8,10 +8,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher.states import ApiRole
-from matcher.store.models import Pairing
+from matcher.store.models import ApiKey, OutboxEvent, Pairing, SupportOffer, WebhookDelivery, WebhookEndpoint
 from tests.api.helpers import create
 
 API_ROLES = tuple(ApiRole)
@@ -51,8 +52,18 @@ def path_values(app, client, keys, member_body) -> dict[str, int]:
     with Session(app.extensions["db_engine"]) as session:
         pairing = Pairing(seeker_id=seeker["id"], supporter_id=supporter["id"], score=0.5)
         session.add(pairing)
+        client_key = session.scalar(select(ApiKey.id).where(ApiKey.name == "test-onboarding"))
+        offer = SupportOffer(member_id=seeker["id"], capacity=1)
+        endpoint = WebhookEndpoint(client_key_id=client_key, url="http://127.0.0.1:9/", event_types=[],
+                                   secret="whsec_dGVzdA==", created_by="test")
+        event = OutboxEvent(type="member.held", member_ids=[seeker["id"]], data={})
+        session.add_all([offer, endpoint, event])
+        session.flush()
+        delivery = WebhookDelivery(event_id=event.id, endpoint_id=endpoint.id, webhook_id="msg_roles", payload={})
+        session.add(delivery)
         session.commit()
-        return {"member_id": seeker["id"], "pairing_id": pairing.id}
+        return {"member_id": seeker["id"], "pairing_id": pairing.id, "offer_id": offer.id,
+                "endpoint_id": endpoint.id, "delivery_id": delivery.id}
 
 
 def concrete_paths(rule: str, values: dict[str, int]) -> list[str]:
