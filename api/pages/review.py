@@ -17,7 +17,9 @@ from matcher.states import Decision
 @page_login_required
 def queue():
     """Held members first, then the proposals awaiting a decision, then who the last round left out."""
-    return render_template("queue.html", **vars(coordination.review_queue(g.db)))
+    view = coordination.review_queue(g.db)
+    g.db.commit()   # invitations that expired on the way
+    return render_template("queue.html", **vars(view))
 
 
 @blp.route("/rounds", methods=["POST"])
@@ -36,6 +38,7 @@ def pair(pairing_id: int):
     """Both narratives side by side, the best-matching sentences marked, and the week as a grid."""
     tz = coordinator_zone()
     view = coordination.pair_view(g.db, services(), pairing_id, tz)
+    g.db.commit()
     return render_template("pair.html", **vars(view), tz=tz, days=DAYS)
 
 
