@@ -265,3 +265,25 @@ def test_backoff_grows_with_jitter_and_retries_last_a_day():
     assert 15 <= delays[0] <= 30 and 1800 <= delays[-1] <= 3600
     assert all(b > a for a, b in zip(delays[:6], delays[1:7], strict=True))
     assert settings.retry_hours >= 24
+
+
+def test_serve_runs_the_delivery_worker_beside_gunicorn(app, client, keys, member_body, receivers, database_url,
+                                                        monkeypatch):
+    """`peermatch serve --deliver-webhooks`: gunicorn's ready hook starts the worker process, its exit stops it."""
+    from api import gunicorn_conf
+
+    receiver = receivers()
+    register(client, keys, receiver.url, key_id(app))
+    pair_flow(client, keys, member_body)
+    for name, value in {**FAST_ENV, "DATABASE_URL": database_url, "PEERMATCH_DELIVER_WEBHOOKS": "1"}.items():
+        monkeypatch.setenv(name, value)
+    gunicorn_conf.when_ready(None)
+    worker = gunicorn_conf._delivery
+    try:
+        deadline = time.monotonic() + 60
+        while len(receiver.delivered()) < len(PAIR_FLOW):
+            assert time.monotonic() < deadline and worker.poll() is None
+            time.sleep(0.05)
+    finally:
+        gunicorn_conf.on_exit(None)
+    assert worker.poll() is not None and gunicorn_conf._delivery is None
