@@ -15,6 +15,7 @@ from api.schemas import (
     FeedbackInSchema,
     FeedbackOutSchema,
     HistorySchema,
+    InvitationSchema,
     PairingListArgsSchema,
     PairingListSchema,
     PairingSchema,
@@ -118,7 +119,7 @@ def _answer(pairing_id: int, member_id: int, choice: Answer, reason: str | None 
 @rate_limited(blp, WRITES)
 @requires(ApiRole.ONBOARDING)
 @blp.arguments(AcceptSchema)
-@blp.response(200, PairingSchema)
+@blp.response(200, InvitationSchema)
 def accept(data, pairing_id):
     """A member accepts their invitation (mutual consent); the pair is active once both accepted. Idempotent."""
     return _answer(pairing_id, data["member_id"], Answer.ACCEPT)
@@ -128,7 +129,7 @@ def accept(data, pairing_id):
 @rate_limited(blp, WRITES)
 @requires(ApiRole.ONBOARDING)
 @blp.arguments(DeclineSchema)
-@blp.response(200, PairingSchema)
+@blp.response(200, InvitationSchema)
 def decline(data, pairing_id):
     """A member declines their invitation: both places are freed and the two are never proposed again."""
     reason = data["reason"].strip() if data["reason"] else None

@@ -62,6 +62,21 @@ class PairingSchema(Schema):
     declined_by = fields.Integer(allow_none=True, metadata={"description": "The member who declined the invitation."})
 
 
+class InvitationSchema(Schema):
+    """What an onboarding client sees of a pairing its member answered: states and times, no scores or reasons."""
+
+    id = fields.Integer()
+    kind = fields.String()
+    seeker_id = fields.Integer()
+    supporter_id = fields.Integer()
+    status = fields.String()
+    invited_at = UtcDateTime(allow_none=True)
+    expires_at = UtcDateTime(allow_none=True)
+    seeker_accepted_at = UtcDateTime(allow_none=True)
+    supporter_accepted_at = UtcDateTime(allow_none=True)
+    declined_by = fields.Integer(allow_none=True)
+
+
 class AcceptSchema(StrictSchema):
     member_id = Id(required=True, metadata={"description": "The member answering: one of the pair, "
                                                            "signed up through the calling onboarding client."})
