@@ -236,3 +236,12 @@ def test_erasure_removes_answers(client, keys, invited, app):
     pairing = rows(app, Pairing)[0]
     assert pairing.declined_by is None and pairing.reason is None and pairing.supporter_accepted_at is None
     assert all(e.reason is None for e in rows(app, AuditEvent, AuditEvent.pairing_id == pairing.id))
+
+
+def test_the_queue_page_shows_open_invitations_and_who_accepted(client, keys, invited, page_key):
+    answer(client, keys, invited["pairing"], invited["seeker"])
+    client.post("/coordinator/login", data={"key": page_key, "csrf_token": csrf(client)})
+    queue = client.get("/coordinator/").get_data(as_text=True)
+    assert "Invited, waiting for the members (1)" in queue and f'id="invited-{invited["pairing"]}"' in queue
+    page = client.get(f"/coordinator/pairings/{invited['pairing']}").get_data(as_text=True)
+    assert '<strong id="status">invited</strong>' in page and "no answer yet" in page and "accepted 20" in page

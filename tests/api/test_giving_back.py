@@ -75,3 +75,12 @@ def test_erasure_removes_offers(client, keys, member_body, app):
     assert client.delete(f"/api/v1/members/{member}", headers=keys["onboarding"]).status_code == 204
     assert rows(app, SupportOffer) == []
     assert all(e.reason is None for e in rows(app, AuditEvent, AuditEvent.member_id == member))
+
+
+def test_holds_and_releases_are_events_without_words(client, keys, member_body, app):
+    held = create(client, keys["onboarding"], member_body(narrative=CRISIS))["id"]
+    released = client.post(f"/api/v1/members/{held}/release-hold", json={"reason": "Spoke by phone; has a plan."},
+                           headers=keys["coordinator"])
+    assert released.status_code == 200
+    events = [(e.type, e.member_ids, e.data) for e in rows(app, OutboxEvent)]
+    assert events == [("member.held", [held], {"member_id": held}), ("member.released", [held], {"member_id": held})]

@@ -255,6 +255,19 @@ def test_a_dead_receiver_never_blocks_the_api(app, client, keys, member_body):
     with Session(app.extensions["db_engine"]) as session:
         rows = list(session.scalars(select(WebhookDelivery)))
     assert {r.status for r in rows} == {"pending"} and all(r.last_error.startswith("connection failed") for r in rows)
+    time.sleep(0.3)     # the retries fall due; a worker whose retry window is over gives up on them
+    give_up = DeliverySettings(backoff_seconds=0.05, max_backoff_seconds=0.2, connect_timeout=1, retry_hours=0)
+    assert DeliveryWorker(app.extensions["database"], give_up).run_once() == len(PAIR_FLOW)
+    with Session(app.extensions["db_engine"]) as session:
+        assert set(session.scalars(select(WebhookDelivery.status))) == {"failed"}
+        assert set(session.scalars(select(WebhookDelivery.attempts))) == {2}
+
+
+def test_delivery_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("PEERMATCH_WEBHOOK_BACKOFF_SECONDS", "0.5")
+    monkeypatch.setenv("PEERMATCH_WEBHOOK_RETRY_HOURS", "48")
+    settings = DeliverySettings.from_environment()
+    assert (settings.backoff_seconds, settings.retry_hours, settings.read_timeout) == (0.5, 48.0, 5.0)
 
 
 def test_backoff_grows_with_jitter_and_retries_last_a_day():
