@@ -58,12 +58,12 @@ def changes_seconds(database: Database, member_id: int, events: int, with_event:
     return time.perf_counter() - start
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=300)
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     os.environ["PEERMATCH_WEBHOOKS_ALLOW_PRIVATE"] = "1"
     server, url = start_receiver()
     with temporary_database(args.database) as db_url:
@@ -89,8 +89,11 @@ def main() -> None:
         for _ in range(sent):
             http.post(url, data=body, headers={"content-type": "application/json"}, timeout=(3, 5)).close()
         raw = time.perf_counter() - start
+        http.close()
+        worker.close()
         database.dispose()
     server.shutdown()
+    server.server_close()
     result = {"database": args.database, "events": args.events,
               "change_ms": round(plain / args.events * 1000, 3),
               "change_with_event_no_endpoint_ms": round(no_endpoint / args.events * 1000, 3),
@@ -99,6 +102,7 @@ def main() -> None:
               "delivered": sent, "deliveries_per_s": round(sent / deliver, 1),
               "raw_posts_per_s": round(sent / raw, 1), "worker_vs_raw": round(raw / deliver, 3)}
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
+    return result
 
 
 if __name__ == "__main__":

@@ -122,6 +122,10 @@ class DeliveryWorker:
                 self._record(delivery_id, send(self.http, url, body, headers, self.settings))
             tried += len(batch)
 
+    def close(self) -> None:
+        """Close the HTTP connections kept for the receivers."""
+        self.http.close()
+
     def run(self, stop: threading.Event | None = None) -> None:
         """Deliver until `stop` is set, polling every `poll_seconds` when nothing is due."""
         stop = stop or threading.Event()

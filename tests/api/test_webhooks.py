@@ -57,6 +57,19 @@ def receivers():
         server.server_close()
 
 
+@pytest.fixture
+def workers(app):
+    """Delivery workers on the app's database (FAST unless told); their HTTP connections are closed afterwards."""
+    made: list[DeliveryWorker] = []
+
+    def make(settings: DeliverySettings = FAST) -> DeliveryWorker:
+        made.append(DeliveryWorker(app.extensions["database"], settings))
+        return made[-1]
+    yield make
+    for worker in made:
+        worker.close()
+
+
 def key_id(app, name: str = "test-onboarding") -> int:
     with Session(app.extensions["db_engine"]) as session:
         return session.scalar(select(ApiKey.id).where(ApiKey.name == name))
@@ -92,7 +105,7 @@ def pair_flow(client, keys, member_body) -> dict:
     return {"seeker": seeker, "supporter": supporter, "pairing": pairing}
 
 
-def test_a_mutual_pair_flow_delivers_its_events_in_order_signed(app, client, keys, member_body, receivers):
+def test_a_mutual_pair_flow_delivers_its_events_in_order_signed(app, client, keys, member_body, receivers, workers):
     mine, theirs = receivers(), receivers()
     endpoint = register(client, keys, mine.url, key_id(app))
     with Session(app.extensions["db_engine"]) as session:
@@ -102,7 +115,7 @@ def test_a_mutual_pair_flow_delivers_its_events_in_order_signed(app, client, key
         session.commit()
     register(client, keys, theirs.url, other_id)
     flow = pair_flow(client, keys, member_body)
-    deliver_until(DeliveryWorker(app.extensions["database"], FAST), lambda: len(mine.delivered()) >= len(PAIR_FLOW))
+    deliver_until(workers(), lambda: len(mine.delivered()) >= len(PAIR_FLOW))
     payloads = mine.verified(endpoint["secret"])
     assert [p["type"] for p in payloads] == PAIR_FLOW
     assert all(p["data"]["pairing_id"] == flow["pairing"] for p in payloads)
@@ -118,11 +131,11 @@ def test_a_mutual_pair_flow_delivers_its_events_in_order_signed(app, client, key
         Webhook(endpoint["secret"]).verify(tampered.body.replace("invited", "ended"), tampered.headers)
 
 
-def test_a_receiver_failing_three_times_still_gets_every_event(app, client, keys, member_body, receivers):
+def test_a_receiver_failing_three_times_still_gets_every_event(app, client, keys, member_body, receivers, workers):
     flaky = receivers(fail_first=3)
     endpoint = register(client, keys, flaky.url, key_id(app))
     pair_flow(client, keys, member_body)
-    deliver_until(DeliveryWorker(app.extensions["database"], FAST), lambda: len(flaky.delivered()) >= len(PAIR_FLOW))
+    deliver_until(workers(), lambda: len(flaky.delivered()) >= len(PAIR_FLOW))
     assert sorted(p["type"] for p in flaky.verified(endpoint["secret"])) == sorted(PAIR_FLOW)
     assert [r.answered for r in flaky.requests[:3]] == [500, 500, 500]
     listed = client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=keys["admin"]).json
@@ -136,11 +149,11 @@ def test_a_receiver_failing_three_times_still_gets_every_event(app, client, keys
     replayed = client.post(f"/api/v1/webhooks/{endpoint['id']}/deliveries/{first['id']}/replay", json={},
                            headers=keys["admin"])
     assert replayed.status_code == 200 and replayed.json["status"] == "pending"
-    deliver_until(DeliveryWorker(app.extensions["database"], FAST), lambda: len(flaky.delivered()) > len(PAIR_FLOW))
+    deliver_until(workers(), lambda: len(flaky.delivered()) > len(PAIR_FLOW))
     assert flaky.delivered()[-1].headers["webhook-id"] == first["webhook_id"]
 
 
-def test_an_event_whose_transaction_rolls_back_is_never_delivered(app, client, keys, member_body, receivers):
+def test_an_event_whose_transaction_rolls_back_is_never_delivered(app, client, keys, member_body, receivers, workers):
     receiver = receivers()
     register(client, keys, receiver.url, key_id(app))
     h = keys["onboarding"]
@@ -156,7 +169,7 @@ def test_an_event_whose_transaction_rolls_back_is_never_delivered(app, client, k
         assert session.scalar(select(func.count()).select_from(OutboxEvent)) == 0
         assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 0
         assert session.get(Pairing, pairing).status == "proposed"
-    assert DeliveryWorker(database, FAST).run_once() == 0
+    assert workers().run_once() == 0
     assert receiver.requests == []
 
 
@@ -199,7 +212,7 @@ def test_a_killed_worker_loses_nothing(app, client, keys, member_body, receivers
     assert statuses == {"delivered"}
 
 
-def test_endpoints_list_disable_delete_and_secrets_shown_once(app, client, keys, member_body, receivers):
+def test_endpoints_list_disable_delete_and_secrets_shown_once(app, client, keys, member_body, receivers, workers):
     receiver = receivers()
     a = keys["admin"]
     endpoint = register(client, keys, receiver.url, key_id(app), event_types=["member.held"])
@@ -212,7 +225,7 @@ def test_endpoints_list_disable_delete_and_secrets_shown_once(app, client, keys,
     assert client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=a).json["total"] == 0
     client.post(f"/api/v1/webhooks/{endpoint['id']}/enable", json={}, headers=a)
     held = create(client, keys["onboarding"], member_body(narrative=CRISIS))
-    deliver_until(DeliveryWorker(app.extensions["database"], FAST), lambda: len(receiver.delivered()) == 1)
+    deliver_until(workers(), lambda: len(receiver.delivered()) == 1)
     assert receiver.verified(endpoint["secret"])[0]["data"]["member_ids"] == [held["id"]]
     assert client.delete(f"/api/v1/webhooks/{endpoint['id']}", headers=a).status_code == 204
     assert client.get(f"/api/v1/webhooks/{endpoint['id']}", headers=a).status_code == 404
@@ -244,20 +257,20 @@ def test_url_check_allows_public_addresses_and_private_ones_only_when_told():
     assert check_url("http://192.168.1.10/", allow_private=True) == "http://192.168.1.10/"
 
 
-def test_a_dead_receiver_never_blocks_the_api(app, client, keys, member_body):
+def test_a_dead_receiver_never_blocks_the_api(app, client, keys, member_body, workers):
     """Nothing is sent inside a request: a receiver that does not exist changes no answer of the API."""
     register(client, keys, "http://127.0.0.1:9/nothing-listens", key_id(app))
     started = time.monotonic()
     pair_flow(client, keys, member_body)
     assert time.monotonic() - started < 30
-    worker = DeliveryWorker(app.extensions["database"], FAST)
+    worker = workers()
     assert worker.run_once() == len(PAIR_FLOW)
     with Session(app.extensions["db_engine"]) as session:
         rows = list(session.scalars(select(WebhookDelivery)))
     assert {r.status for r in rows} == {"pending"} and all(r.last_error.startswith("connection failed") for r in rows)
     time.sleep(0.3)     # the retries fall due; a worker whose retry window is over gives up on them
     give_up = DeliverySettings(backoff_seconds=0.05, max_backoff_seconds=0.2, connect_timeout=1, retry_hours=0)
-    assert DeliveryWorker(app.extensions["database"], give_up).run_once() == len(PAIR_FLOW)
+    assert workers(give_up).run_once() == len(PAIR_FLOW)
     with Session(app.extensions["db_engine"]) as session:
         assert set(session.scalars(select(WebhookDelivery.status))) == {"failed"}
         assert set(session.scalars(select(WebhookDelivery.attempts))) == {2}
