@@ -25,7 +25,7 @@ system-deps:
 serve: install
 	$(BIN)/peermatch init-db
 	$(BIN)/peermatch load-fixtures
-	$(BIN)/peermatch serve --host 127.0.0.1 --port 5000
+	$(BIN)/peermatch serve --host 127.0.0.1 --port 5000 --deliver-webhooks
 
 # ruff (lint and import order) and mypy, in seconds; `make test` runs them first
 # axe-core for the accessibility checks of the browser tests (npm, exact version from the lock file)

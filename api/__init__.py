@@ -100,7 +100,18 @@ def warm_index(app: Flask) -> None:
 
 
 def _init_api(app: Flask) -> None:
-    from api import exports, groups, member_groups, members, pairings, programmes, stats, suggestions
+    from api import (
+        exports,
+        giving_back,
+        groups,
+        member_groups,
+        members,
+        pairings,
+        programmes,
+        stats,
+        suggestions,
+        webhooks,
+    )
     from api.errors import register_error_handlers
     from api.front import init_front
     from api.health import init_health
@@ -124,7 +135,7 @@ def _init_api(app: Flask) -> None:
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key."}}},
         "security": [{"bearerAuth": []}]})
     for blueprint in (members.blp, suggestions.blp, pairings.rounds_blp, pairings.blp, exports.blp, stats.blp,
-                      programmes.blp, groups.blp, member_groups.blp):
+                      programmes.blp, groups.blp, member_groups.blp, giving_back.blp, webhooks.blp):
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     init_request_checks(app)

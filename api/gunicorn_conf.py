@@ -19,3 +19,26 @@ logconfig_dict = {
 # (api/request_checks.py: 414 past 4,096 characters, 431 past 16 KiB of headers).
 limit_request_line = 8190
 limit_request_field_size = 16380
+
+# `peermatch serve --deliver-webhooks`: the delivery worker runs beside gunicorn as its own process (a
+# thread in the master would not survive the workers' fork, and one per worker would multiply it),
+# started once the server is ready and stopped with it.
+_delivery = None
+
+
+def when_ready(_server) -> None:
+    import os
+    import subprocess
+    import sys
+
+    global _delivery
+    if os.environ.get("PEERMATCH_DELIVER_WEBHOOKS") == "1" and _delivery is None:
+        _delivery = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "deliver-webhooks"])
+
+
+def on_exit(_server) -> None:
+    global _delivery
+    if _delivery is not None:
+        _delivery.terminate()
+        _delivery.wait(10)
+        _delivery = None

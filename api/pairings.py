@@ -1,4 +1,4 @@
-"""Rounds and pairings: propose, list, approve, reject, end, history and feedback."""
+"""Rounds and pairings: propose, list, approve, reject, end, history, feedback, and members' answers."""
 from __future__ import annotations
 
 from flask import g
@@ -9,10 +9,13 @@ from api.auth import caller, requires
 from api.blueprint import Blueprint
 from api.rate_limits import WRITES, rate_limited
 from api.schemas import (
+    AcceptSchema,
+    DeclineSchema,
     EmptySchema,
     FeedbackInSchema,
     FeedbackOutSchema,
     HistorySchema,
+    InvitationSchema,
     PairingListArgsSchema,
     PairingListSchema,
     PairingSchema,
@@ -20,9 +23,9 @@ from api.schemas import (
     RoundInSchema,
     RoundOutSchema,
 )
-from matcher.service import onboarding, review
+from matcher.service import consent, onboarding, review
 from matcher.service.rounds import run_round as propose
-from matcher.states import ApiRole, Decision
+from matcher.states import Answer, ApiRole, Decision
 
 rounds_blp = Blueprint("rounds", __name__, url_prefix="/api/v1/rounds",
                        description="Pairing rounds: the best set of pairs for everyone waiting.")
@@ -55,6 +58,7 @@ class Pairings(MethodView):
     def get(self, args):
         """List pairings, optionally by status or round, oldest first."""
         page = review.list_pairings(g.db, args["status"], args["round_id"], args["page"], args["per_page"])
+        g.db.commit()   # invitations that expired on the way
         return page.as_dict("pairings")
 
 
@@ -63,7 +67,9 @@ class Pairings(MethodView):
 @blp.response(200, PairingSchema)
 def get_pairing(pairing_id):
     """One pairing with its score and explanation."""
-    return review.get_pairing(g.db, pairing_id)
+    pairing = review.current_pairing(g.db, pairing_id)
+    g.db.commit()
+    return pairing
 
 
 def _decide(pairing_id: int, decision: Decision, reason: str | None = None):
@@ -102,12 +108,42 @@ def end(data, pairing_id):
     return _decide(pairing_id, Decision.END, data["reason"].strip())
 
 
+def _answer(pairing_id: int, member_id: int, choice: Answer, reason: str | None = None):
+    onboarding.member_for(g.db, member_id, caller())   # a client answers only for its own members
+    pairing = consent.answer(g.db, pairing_id, member_id, choice, caller().actor, reason)
+    g.db.commit()
+    return pairing
+
+
+@blp.route("/<int:pairing_id>/accept", methods=["POST"])
+@rate_limited(blp, WRITES)
+@requires(ApiRole.ONBOARDING)
+@blp.arguments(AcceptSchema)
+@blp.response(200, InvitationSchema)
+def accept(data, pairing_id):
+    """A member accepts their invitation (mutual consent); the pair is active once both accepted. Idempotent."""
+    return _answer(pairing_id, data["member_id"], Answer.ACCEPT)
+
+
+@blp.route("/<int:pairing_id>/decline", methods=["POST"])
+@rate_limited(blp, WRITES)
+@requires(ApiRole.ONBOARDING)
+@blp.arguments(DeclineSchema)
+@blp.response(200, InvitationSchema)
+def decline(data, pairing_id):
+    """A member declines their invitation: both places are freed and the two are never proposed again."""
+    reason = data["reason"].strip() if data["reason"] else None
+    return _answer(pairing_id, data["member_id"], Answer.DECLINE, reason or None)
+
+
 @blp.route("/<int:pairing_id>/history")
 @requires(COORDINATOR)
 @blp.response(200, HistorySchema)
 def history(pairing_id):
     """Every change to the pairing: who, when, what and why, oldest first."""
-    return {"pairing_id": pairing_id, "events": review.history(g.db, pairing_id)}
+    events = review.history(g.db, pairing_id)
+    g.db.commit()
+    return {"pairing_id": pairing_id, "events": events}
 
 
 @blp.route("/<int:pairing_id>/feedback", methods=["POST"])

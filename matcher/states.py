@@ -19,9 +19,12 @@ class PairingKind(StrEnum):
 
 class PairingStatus(StrEnum):
     PROPOSED = "proposed"
-    APPROVED = "approved"
+    APPROVED = "approved"       # active: the two meet (with mutual consent, once both accepted)
     REJECTED = "rejected"
     ENDED = "ended"
+    INVITED = "invited"         # approved by a coordinator, waiting for both members to accept (mutual consent)
+    DECLINED = "declined"       # a member declined the invitation
+    EXPIRED = "expired"         # nobody answered within the programme's invitation_days
 
 
 class Decision(StrEnum):
@@ -39,8 +42,10 @@ TRANSITIONS: dict[Decision, tuple[PairingStatus, PairingStatus]] = {
     Decision.END: (PairingStatus.APPROVED, PairingStatus.ENDED),
 }
 ACTIVE_STATUSES = (PairingStatus.APPROVED,)                               # a place is in use
-RESERVING_STATUSES = (PairingStatus.PROPOSED, PairingStatus.APPROVED)     # a place is held until a decision
+RESERVING_STATUSES = (PairingStatus.PROPOSED, PairingStatus.APPROVED,     # a place is held until a decision
+                      PairingStatus.INVITED)
 CLOSED_STATUSES = (PairingStatus.REJECTED, PairingStatus.ENDED)           # the two are not proposed again
+CAPACITY_STATUSES = (PairingStatus.APPROVED, PairingStatus.INVITED)       # what approval counts against capacity
 
 
 class ExclusionKind(StrEnum):
@@ -79,3 +84,56 @@ class GroupRole(StrEnum):
 
 
 OPEN_GROUP_STATUSES = (GroupStatus.PROPOSED, GroupStatus.APPROVED)   # members are placed: not in another group
+class Consent(StrEnum):
+    """Who says the last word on an approved pairing: the coordinator alone, or both members too."""
+
+    COORDINATOR = "coordinator"   # approval makes the pairing active (the behaviour before consent existed)
+    MUTUAL = "mutual"             # approval invites both members; active once both accepted
+
+
+class Programme(StrEnum):
+    """What a consent setting belongs to: pairs, or (on the groups branch) a group programme."""
+
+    PAIRS = "pairs"
+
+
+class Answer(StrEnum):
+    """A member's answer to an invitation."""
+
+    ACCEPT = "accept"
+    DECLINE = "decline"
+
+
+class OfferStatus(StrEnum):
+    """A member's offer to support others, as coordinators decide on it."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class EventType(StrEnum):
+    """What webhooks tell onboarding clients (ids, types and times only, never words)."""
+
+    PAIRING_INVITED = "pairing.invited"
+    PAIRING_ACCEPTED = "pairing.accepted"
+    PAIRING_ACTIVE = "pairing.active"
+    PAIRING_DECLINED = "pairing.declined"
+    PAIRING_EXPIRED = "pairing.expired"
+    PAIRING_ENDED = "pairing.ended"
+    GROUP_INVITED = "group.invited"           # emitted by the groups programme (not on this branch yet)
+    GROUP_STARTED = "group.started"
+    GROUP_MEMBER_LEFT = "group.member_left"
+    GROUP_ENDED = "group.ended"
+    MEMBER_HELD = "member.held"
+    MEMBER_RELEASED = "member.released"
+    MEMBER_OFFERED_SUPPORT = "member.offered_support"
+    MEMBER_BECAME_SUPPORTER = "member.became_supporter"
+
+
+class DeliveryStatus(StrEnum):
+    """One event on its way to one webhook endpoint."""
+
+    PENDING = "pending"       # due now or at next_attempt_at
+    DELIVERED = "delivered"   # the receiver answered 2xx
+    FAILED = "failed"         # retried for the whole retry window without a 2xx (an admin may replay it)

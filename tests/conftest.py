@@ -59,11 +59,22 @@ def database_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def app(database_url, embedder):
+def consent() -> str:
+    """How pairs ask for consent in the `app` fixture: `coordinator` (approval activates a pair), which the
+    tests written before mutual consent assume; tests of mutual consent override this fixture."""
+    return "coordinator"
+
+
+@pytest.fixture
+def app(database_url, embedder, consent):
     from api import create_app
+    from matcher.store.programmes import programme_setting
 
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder,
                       "SECRET_KEY": "test"})
+    with Session(app.extensions["db_engine"]) as session:
+        programme_setting(session, "pairs").consent = consent
+        session.commit()
     yield app
     app.extensions["db_engine"].dispose()
 

@@ -3,6 +3,7 @@
     admin      init-db, load-fixtures, embed, rebuild-vectors, create-key, revoke-key, serve
     matching   suggest (the API's answer for one member, as a table or as JSON)
     analysis   evaluate; tuning: tune-weights
+    webhooks   expire-invitations, deliver-webhooks, consent
 """
 from __future__ import annotations
 
@@ -49,9 +50,9 @@ def services(db: Database) -> Services:
 
 
 def _register() -> None:
-    from api.cli import admin, analysis, matching, tuning
+    from api.cli import admin, analysis, matching, tuning, webhooks
 
-    for command in (*admin.COMMANDS, matching.suggest, analysis.evaluate, tuning.tune_weights):
+    for command in (*admin.COMMANDS, matching.suggest, analysis.evaluate, tuning.tune_weights, *webhooks.COMMANDS):
         main.add_command(command)
 
 

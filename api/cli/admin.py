@@ -13,6 +13,7 @@ from matcher.service import onboarding
 from matcher.service.access import create_key as make_key
 from matcher.service.access import revoke_key as end_key
 from matcher.service.database import rebuild_vectors as refill_vectors
+from matcher.service.delivery import start_in_thread
 from matcher.service.errors import SetupError
 from matcher.service.instance import configured_secret_key, ensure_secret_key, missing_secret_message
 from matcher.states import ApiRole
@@ -87,7 +88,9 @@ def purge_erased() -> None:
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 16))
 @click.option("--debug", is_flag=True, help="Use Flask's development server instead of gunicorn.")
-def serve(host: str, port: int, workers: int, debug: bool) -> None:
+@click.option("--deliver-webhooks", is_flag=True,
+              help="Also send webhook deliveries (a worker beside the server; see `peermatch deliver-webhooks`).")
+def serve(host: str, port: int, workers: int, debug: bool, deliver_webhooks: bool) -> None:
     """Serve the API and coordinator pages (outside --debug, only with a secret key configured)."""
     if debug:
         ensure_secret_key()
@@ -101,11 +104,15 @@ def serve(host: str, port: int, workers: int, debug: bool) -> None:
         logging.basicConfig(format="%(asctime)s [%(levelname)s] %(name)s: %(message)s")
         for name in ("api", "matcher"):   # not the root logger: SQLAlchemy at INFO logs every statement
             logging.getLogger(name).setLevel(logging.INFO)
+        if deliver_webhooks:
+            start_in_thread(cli.database())
         create_app().run(host=host, port=port, debug=True, use_reloader=False)
         return
     # One torch/BLAS thread per worker: with several workers on few cores, more threads only fight
     # (measured by bench.load: 2.4 requests/s with torch's default threads, 15 with one).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if deliver_webhooks:
+        os.environ["PEERMATCH_DELIVER_WEBHOOKS"] = "1"   # api.gunicorn_conf starts the worker once gunicorn is ready
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--config", "python:api.gunicorn_conf",
                                "--workers", str(workers), "--bind", f"{host}:{port}", "--timeout", "120",
                                "api.wsgi:app"])

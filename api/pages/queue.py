@@ -50,7 +50,9 @@ def queue():
     query, held_page, problems = queue_query(request.args)
     for problem in problems:
         flash(problem, "error")
-    return render_template("queue.html", **vars(coordination.review_queue(g.db, held_page)),
+    view = coordination.review_queue(g.db, held_page)
+    g.db.commit()   # invitations that expired on the way
+    return render_template("queue.html", **vars(view),
                            page=proposals_page(g.db, query), kinds=list(PairingKind), sorts=list(QueueSort),
                            args={k: v for k, v in request.args.items() if k != "page"})
 

@@ -29,6 +29,7 @@ def pair(pairing_id: int):
     """Both narratives side by side, the best-matching sentences marked, and the week as a grid."""
     tz = coordinator_zone()
     view = coordination.pair_view(g.db, services(), pairing_id, tz)
+    g.db.commit()
     return render_template("pair.html", **vars(view), tz=tz, days=DAYS)
 
 

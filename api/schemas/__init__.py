@@ -4,7 +4,8 @@
     common       strict bodies, pages, errors, reasons
     members      members, blocks, declines, repeat requests, holds
     suggestions  suggestions and their explanations
-    pairings     rounds, pairings, history, feedback
+    pairings     rounds, pairings, history, feedback, invitations' answers
+    webhooks     webhook endpoints, deliveries and attempts; support offers
 """
 from __future__ import annotations
 
@@ -33,10 +34,13 @@ from api.schemas.members import (
 )
 from api.schemas.pairings import (
     PAIRING_STATUSES,
+    AcceptSchema,
     AuditEventSchema,
+    DeclineSchema,
     FeedbackInSchema,
     FeedbackOutSchema,
     HistorySchema,
+    InvitationSchema,
     PairingListArgsSchema,
     PairingListSchema,
     PairingSchema,
@@ -53,6 +57,22 @@ from api.schemas.suggestions import (
     SuggestionSchema,
     SuggestionsSchema,
 )
+from api.schemas.webhooks import (
+    DeliveryListArgsSchema,
+    DeliveryListSchema,
+    DeliveryRefSchema,
+    OfferAcceptSchema,
+    OfferInSchema,
+    OfferListArgsSchema,
+    OfferListSchema,
+    OfferOutSchema,
+    OfferSchema,
+    WebhookCreatedSchema,
+    WebhookInSchema,
+    WebhookListArgsSchema,
+    WebhookListSchema,
+    WebhookSchema,
+)
 
 __all__ = [
     "MAX_ID", "UtcDateTime",
@@ -65,4 +85,8 @@ __all__ = [
     "RoundOutSchema", "UnmatchedSchema",
     "ConfigRefSchema", "ExplanationSchema", "SearchSchema", "SuggestArgsSchema", "SuggestionSchema",
     "SuggestionsSchema",
+    "AcceptSchema", "DeclineSchema", "InvitationSchema",
+    "DeliveryListArgsSchema", "DeliveryListSchema", "DeliveryRefSchema", "OfferAcceptSchema", "OfferInSchema",
+    "OfferListArgsSchema", "OfferListSchema", "OfferOutSchema", "OfferSchema", "WebhookCreatedSchema",
+    "WebhookInSchema", "WebhookListArgsSchema", "WebhookListSchema", "WebhookSchema",
 ]

@@ -51,9 +51,40 @@ class PairingSchema(Schema):
     score = fields.Float()
     explanation = fields.Dict()
     config_digest = fields.String()
-    reason = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={
+        "description": "The coordinator's reason (reject, end), or the member's reason for declining."})
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
+    invited_at = UtcDateTime(allow_none=True, metadata={"description": "Mutual consent: when both were invited."})
+    expires_at = UtcDateTime(allow_none=True, metadata={"description": "When an unanswered invitation expires."})
+    seeker_accepted_at = UtcDateTime(allow_none=True)
+    supporter_accepted_at = UtcDateTime(allow_none=True)
+    declined_by = fields.Integer(allow_none=True, metadata={"description": "The member who declined the invitation."})
+
+
+class InvitationSchema(Schema):
+    """What an onboarding client sees of a pairing its member answered: states and times, no scores or reasons."""
+
+    id = fields.Integer()
+    kind = fields.String()
+    seeker_id = fields.Integer()
+    supporter_id = fields.Integer()
+    status = fields.String()
+    invited_at = UtcDateTime(allow_none=True)
+    expires_at = UtcDateTime(allow_none=True)
+    seeker_accepted_at = UtcDateTime(allow_none=True)
+    supporter_accepted_at = UtcDateTime(allow_none=True)
+    declined_by = fields.Integer(allow_none=True)
+
+
+class AcceptSchema(StrictSchema):
+    member_id = Id(required=True, metadata={"description": "The member answering: one of the pair, "
+                                                           "signed up through the calling onboarding client."})
+
+
+class DeclineSchema(AcceptSchema):
+    reason = Text(load_default=None, allow_none=True, multiline=True, validate=validate.Length(0, 1000),
+                  metadata={"description": "Optional; shown to coordinators, never sent to anyone else."})
 
 
 class PairingListArgsSchema(PageArgsSchema):

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from matcher.service.access import Caller
 from matcher.service.errors import ConflictError, NotFoundError
 from matcher.service.listing import Page, paginate
-from matcher.states import ACTIVE_STATUSES, ExclusionKind
+from matcher.service.outbox import emit
+from matcher.states import CAPACITY_STATUSES, EventType, ExclusionKind, PairingStatus
 from matcher.store import Session
 from matcher.store.audit import audit
 from matcher.store.erasure import erase_member
@@ -81,6 +82,7 @@ def screen(session: Session, row: MemberRow, safety: SafetyScreen, actor: str) -
     if result.held and not row.needs_review:
         row.needs_review = True
         audit(session, actor, "held_for_review", member_id=row.id, detail={"reasons": result.reasons})
+        emit(session, EventType.MEMBER_HELD, [row.id], member_id=row.id)
 
 
 def create_member(session: Session, embedder: Embedder, safety: SafetyScreen, fields: dict,
@@ -105,9 +107,10 @@ def update_member(session: Session, embedder: Embedder, safety: SafetyScreen, ro
     ConflictError: a capacity below the member's active pairings (end some first).
     """
     if "capacity" in changes:
-        active = active_pairing_counts(session, [row.id], statuses=ACTIVE_STATUSES).get(row.id, 0)
+        active = active_pairing_counts(session, [row.id], statuses=CAPACITY_STATUSES).get(row.id, 0)
         if changes["capacity"] < active:
-            raise ConflictError(f"Member {row.id} is in {active} active pairings; capacity cannot go below {active} "
+            raise ConflictError(f"Member {row.id} is in {active} active or invited pairings; capacity cannot go below "
+                                f"{active} "
                                 "until some of them end.", "capacity")
     for key, value in changes.items():
         setattr(row, key, value)
@@ -127,6 +130,8 @@ def erase(session: Session, row: MemberRow, caller: Caller) -> None:
     for pairing, previous in erase_member(session, row):
         audit(session, caller.actor, "ended", pairing_id=pairing.id,
               detail={"from": previous, "to": pairing.status, "because": "member erased"})
+        if previous != PairingStatus.PROPOSED:   # the members heard of it: tell their clients it ended
+            emit(session, EventType.PAIRING_ENDED, list(pairing.member_ids), pairing_id=pairing.id)
     for group, ended_from in leave_groups_for_erasure(session, row.id):
         audit(session, caller.actor, "member_left", group_id=group.id, member_id=row.id,
               detail={"because": "member erased"})

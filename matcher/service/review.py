@@ -11,9 +11,11 @@ from matcher.availability import Interval, coming_week_start, overlap_minutes, u
 from matcher.config import MatchConfig
 from matcher.profiles import Member, Window
 from matcher.ranking import pair_failure
+from matcher.service import consent
 from matcher.service.errors import ConflictError, NotFoundError
 from matcher.service.listing import Page, paginate
-from matcher.states import ACTIVE_STATUSES, TRANSITIONS, Decision, ExclusionKind, PairingStatus
+from matcher.service.outbox import emit
+from matcher.states import CAPACITY_STATUSES, TRANSITIONS, Decision, EventType, ExclusionKind, PairingStatus
 from matcher.store import Session
 from matcher.store.audit import audit
 from matcher.store.exclusions import exclusion_kinds_between
@@ -40,13 +42,21 @@ def get_pairing(session: Session, pairing_id: int) -> Pairing:
     return pairing
 
 
+def current_pairing(session: Session, pairing_id: int) -> Pairing:
+    """A pairing as it stands now: invitations past their time expire first (the caller commits)."""
+    consent.expire_due(session)
+    return get_pairing(session, pairing_id)
+
+
 def list_pairings(session: Session, status: str | None, round_id: int | None, page: int, per_page: int) -> Page:
-    """Pairings, optionally of one status or round, oldest first."""
+    """Pairings, optionally of one status or round, oldest first (invitations past their time expire first)."""
+    consent.expire_due(session)
     return paginate(session, pairings_query(status, round_id), Pairing.id, page, per_page)
 
 
 def history(session: Session, pairing_id: int) -> list[AuditEvent]:
     """Every change to the pairing: who, when, what and why, oldest first."""
+    consent.expire_due(session)
     get_pairing(session, pairing_id)
     return pairing_history(session, pairing_id)
 
@@ -59,19 +69,26 @@ def decide(session: Session, config: MatchConfig, pairing_id: int, decision: Dec
     ------
     NotFoundError: no such pairing.
     ConflictError: the pairing is not in the status `decision` needs, or (approval) it is no longer possible.
+
+    With mutual consent an approval invites both members (`invited`) instead of activating the pair.
+    Invitations of these members whose time ran out expire first, under the same locks, so they
+    free their places before capacity is counted.
     """
     source, target = TRANSITIONS[decision]
     pairing = get_pairing(session, pairing_id)
     members = lock_members(session, list(pairing.member_ids))
+    consent.expire_locked(session, list(pairing.member_ids))
     session.refresh(pairing)
     if pairing.status != source:
         raise ConflictError(f"This pairing is {pairing.status}; only a {source} pairing can be {target}.", "status")
     if decision == Decision.APPROVE:
         check_still_possible(session, config, pairing, members)
+        target = consent.approval_target(session)
     previous = pairing.status
     pairing.status, pairing.reason = target, reason
     audit(session, actor, "ended" if decision == Decision.END else decision, pairing_id=pairing.id, reason=reason,
           detail={"from": previous, "to": target})
+    consent.announce_decision(session, pairing, target)
     touch(session, *members.values())
     return pairing
 
@@ -82,13 +99,13 @@ def check_still_possible(session: Session, config: MatchConfig, pairing: Pairing
 
     Both members must still be there; then `ranking.pair_failure` runs in both directions (each
     side's activity, hold and capacity; roles, languages, blocks and declines, shared weekly
-    time), with places counted over approved pairings other than this one.
+    time), with places counted over approved and invited pairings other than this one.
     """
     for member_id in pairing.member_ids:
         row = members.get(member_id)
         if row is None or row.deleted_at is not None:
             raise ConflictError(f"Member {member_id} has left; this pairing cannot be approved.")
-    counts = active_pairing_counts(session, list(pairing.member_ids), statuses=ACTIVE_STATUSES,
+    counts = active_pairing_counts(session, list(pairing.member_ids), statuses=CAPACITY_STATUSES,
                                    exclude_pairing=pairing.id)
     profiles = {i: to_profile(members[i], counts.get(i, 0)) for i in pairing.member_ids}
     blocked, declined = exclusions_between(session, pairing.seeker_id, pairing.supporter_id)
@@ -178,5 +195,6 @@ def release_hold(session: Session, member: MemberRow, actor: str, reason: str) -
         raise ConflictError(f"Member {member.id} is not held for review.", "needs_review")
     member.needs_review = False
     audit(session, actor, "hold_released", member_id=member.id, reason=reason)
+    emit(session, EventType.MEMBER_RELEASED, [member.id], member_id=member.id)
     touch(session, member)
     return member

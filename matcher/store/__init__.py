@@ -11,6 +11,10 @@
     erasure     deleting a member for good
     vectors     the pgvector store (PostgreSQL with the vector extension)
     paging      one page of a query
+    programmes  programme settings (consent, invitation days) and due invitations
+    offers      members' offers to support others
+    outbox      events written with their change, their deliveries, claims and attempts
+    webhooks    webhook endpoints, deliveries and attempts for admins
 
 Every function takes a `Session`; the caller (a service called by a request, a CLI command or a
 notebook) owns it and commits.

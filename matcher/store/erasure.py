@@ -17,6 +17,7 @@ from matcher.store.models import (
     Pairing,
     RepeatRequest,
     SuggestionEvent,
+    SupportOffer,
     utcnow,
 )
 
@@ -34,16 +35,18 @@ def erase_member(session: Session, row: MemberRow) -> list[tuple[Pairing, str]]:
     (each with the status it had).
 
     Narrative, name, intro, topics, languages, availability and embedding are erased; blocks,
-    declines, repeat requests and suggestion events go; pairings keep only ids and scores
-    (explanations and reasons are dropped, open ones are ended); feedback on those pairings loses
-    its comments; audit events about them lose their free text.
+    declines, repeat requests, support offers and suggestion events go; pairings keep only ids and
+    scores (explanations, reasons and the members' answers to invitations are dropped, open ones
+    are ended); feedback on those pairings loses its comments; audit events about them lose their
+    free text.
     """
     for column, value in ERASED_VALUES:
         setattr(row, column, value)
     row.deleted_at = utcnow()
     for model, columns in ((Exclusion, (Exclusion.member_id, Exclusion.other_id)),
                            (SuggestionEvent, (SuggestionEvent.requester_id, SuggestionEvent.suggested_id)),
-                           (RepeatRequest, (RepeatRequest.member_id, RepeatRequest.peer_id))):
+                           (RepeatRequest, (RepeatRequest.member_id, RepeatRequest.peer_id)),
+                           (SupportOffer, (SupportOffer.member_id,))):
         for item in session.scalars(select(model).where(or_(*(c == row.id for c in columns)))):
             session.delete(item)
     pairings = list(session.scalars(select(Pairing).where(
@@ -51,6 +54,7 @@ def erase_member(session: Session, row: MemberRow) -> list[tuple[Pairing, str]]:
     ended = []
     for pairing in pairings:
         pairing.explanation, pairing.reason = {}, None
+        pairing.seeker_accepted_at = pairing.supporter_accepted_at = pairing.declined_by = None   # their answers
         if pairing.status in RESERVING_STATUSES:
             ended.append((pairing, pairing.status))
             pairing.status = PairingStatus.ENDED
@@ -91,7 +95,8 @@ def _clear_write_ahead_log(session: Session) -> None:
 
 
 ERASURE_TABLES = ("members", "exclusions", "suggestion_events", "repeat_requests", "pairings", "feedback",
-                  "audit_events", "member_vectors", "member_filters", "group_memberships", "group_feedback")
+                  "audit_events", "member_vectors", "member_filters", "group_memberships", "group_feedback",
+                  "support_offers")
 
 
 def purge_erased(engine: Engine) -> list[str]:

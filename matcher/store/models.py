@@ -18,7 +18,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from matcher.states import GroupRole, GroupStatus, MemberFormat, MemberStatus, PairingKind, PairingStatus
+from matcher.states import (
+    Consent,
+    DeliveryStatus,
+    GroupRole,
+    GroupStatus,
+    MemberFormat,
+    MemberStatus,
+    OfferStatus,
+    PairingKind,
+    PairingStatus,
+)
 
 
 def utcnow() -> datetime:
@@ -118,6 +128,12 @@ class Pairing(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # mutual consent (migration 0006): the invitation, each side's acceptance, and who declined
+    invited_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    seeker_accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    supporter_accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    declined_by: Mapped[int | None] = mapped_column(Integer)
 
     @property
     def member_ids(self) -> tuple[int, int]:
@@ -279,4 +295,90 @@ class GroupFeedback(Base):
     rating: Mapped[int] = mapped_column(Integer)
     would_continue: Mapped[bool] = mapped_column(Boolean)
     comment: Mapped[str | None] = mapped_column(Text)
+class ProgrammeSetting(Base):
+    """How a programme (pairs; later each group programme) asks for consent, and how long invitations last."""
+
+    __tablename__ = "programme_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme: Mapped[str] = mapped_column(String(64), unique=True)
+    consent: Mapped[str] = mapped_column(String(16), default=Consent.MUTUAL)
+    invitation_days: Mapped[int] = mapped_column(Integer, default=7)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SupportOffer(Base):
+    """A member who was helped offers to help others; a coordinator accepts or declines it."""
+
+    __tablename__ = "support_offers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    capacity: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=OfferStatus.PENDING, index=True)
+    role: Mapped[str | None] = mapped_column(String(16))           # what an accepted offer made the member
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class WebhookEndpoint(Base):
+    """Where an onboarding client (an API key) wants to hear about its members' events."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    event_types: Mapped[list] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(100))   # whsec_...: signing needs the secret itself, not a hash
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class OutboxEvent(Base):
+    """An event, written in the same transaction as the change it reports (a transactional outbox)."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    member_ids: Mapped[list] = mapped_column(JSON, default=list)   # whose clients may hear of it
+    data: Mapped[dict] = mapped_column(JSON, default=dict)         # ids and states only, never words
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one endpoint: a stable webhook-id, retried until a 2xx or the window ends."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"), index=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True)
+    webhook_id: Mapped[str] = mapped_column(String(64), unique=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class WebhookAttempt(Base):
+    """One try at sending a delivery: when, the receiver's status code or the error, and how long it took."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(200))
+    milliseconds: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

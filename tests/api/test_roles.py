@@ -8,10 +8,20 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matcher.states import ApiRole
-from matcher.store.models import GroupProgramme, Pairing, SupportGroup
+from matcher.store.models import (
+    ApiKey,
+    GroupProgramme,
+    OutboxEvent,
+    Pairing,
+    SupportGroup,
+    SupportOffer,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from tests.api.helpers import create
 
 API_ROLES = tuple(ApiRole)
@@ -55,10 +65,18 @@ def path_values(app, client, keys, member_body) -> dict[str, int]:
         session.flush()
         group = SupportGroup(programme_id=programme.id, language="en", slot={
             "timezone": "UTC", "day": "mon", "start": "18:00", "minutes": 90})
-        session.add(group)
+        client_key = session.scalar(select(ApiKey.id).where(ApiKey.name == "test-onboarding"))
+        offer = SupportOffer(member_id=seeker["id"], capacity=1)
+        endpoint = WebhookEndpoint(client_key_id=client_key, url="http://127.0.0.1:9/", event_types=[],
+                                   secret="whsec_dGVzdA==", created_by="test")
+        event = OutboxEvent(type="member.held", member_ids=[seeker["id"]], data={})
+        session.add_all([group, offer, endpoint, event])
+        session.flush()
+        delivery = WebhookDelivery(event_id=event.id, endpoint_id=endpoint.id, webhook_id="msg_roles", payload={})
+        session.add(delivery)
         session.commit()
         return {"member_id": seeker["id"], "pairing_id": pairing.id, "programme_id": programme.id,
-                "group_id": group.id}
+                "group_id": group.id, "offer_id": offer.id, "endpoint_id": endpoint.id, "delivery_id": delivery.id}
 
 
 def concrete_paths(rule: str, values: dict[str, int]) -> list[str]:

@@ -42,3 +42,12 @@ def test_onboard_bench_prints_members_per_second_against_raw_encoding(capsys):
     assert printed == report
     assert {"members_per_s", "raw_texts_per_s", "ratio", "max_rss_mb"} <= report.keys()
     assert report["members"] == 12 and report["members_per_s"] > 0 and report["ratio"] > 0
+
+
+def test_webhooks_bench_delivers_every_event_and_reports_its_baselines(capsys):
+    from bench import webhooks
+
+    report = webhooks.main(["--events", "5", "--json"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == report
+    assert report["delivered"] == 5 and report["deliveries_per_s"] > 0 and report["raw_posts_per_s"] > 0
+    assert {"change_ms", "change_with_event_one_endpoint_ms", "emit_overhead_ratio", "worker_vs_raw"} <= report.keys()
