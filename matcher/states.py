@@ -84,6 +84,8 @@ class GroupRole(StrEnum):
 
 
 OPEN_GROUP_STATUSES = (GroupStatus.PROPOSED, GroupStatus.APPROVED)   # members are placed: not in another group
+
+
 class Consent(StrEnum):
     """Who says the last word on an approved pairing: the coordinator alone, or both members too."""
 

@@ -295,6 +295,9 @@ class GroupFeedback(Base):
     rating: Mapped[int] = mapped_column(Integer)
     would_continue: Mapped[bool] = mapped_column(Boolean)
     comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class ProgrammeSetting(Base):
     """How a programme (pairs; later each group programme) asks for consent, and how long invitations last."""
 
