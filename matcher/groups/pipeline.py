@@ -69,14 +69,29 @@ def run_formation(candidates: Sequence[GroupCandidate], rules: GroupRules, exclu
 def _fill_buckets(pool: Pool, speaks: np.ndarray, table: SlotTable, method, rng: np.random.Generator,
                   ) -> list[tuple[int, int, list[int]]]:
     """Groups, one (language, slot) bucket at a time, the fullest first; unplaced members stay for later buckets."""
-    counter = BucketCounter(speaks, table)
     placed: list[tuple[int, int, list[int]]] = []
-    while (bucket := counter.next_bucket(pool.rules.min_size)) is not None:
-        rows = counter.members_of(*bucket)
-        groups, _ = method(pool, rows, rng)
-        placed += [(bucket[0], bucket[1], sorted(g)) for g in groups]
-        counter.close(*bucket, np.array([r for g in groups for r in g], dtype=np.int64))
+    unplaced = np.ones(pool.size, dtype=bool)
+    for languages in (_first_language(pool, speaks), speaks):
+        counter = BucketCounter(languages, table, unplaced)
+        while (bucket := counter.next_bucket(pool.rules.min_size)) is not None:
+            rows = counter.members_of(*bucket)
+            groups, _ = method(pool, rows, rng)
+            placed += [(bucket[0], bucket[1], sorted(g)) for g in groups]
+            counter.close(*bucket, np.array([r for g in groups for r in g], dtype=np.int64))
+        unplaced = counter.unplaced
     return placed
+
+
+def _first_language(pool: Pool, speaks: np.ndarray) -> np.ndarray:
+    """Each member's first programme language only (their preferred languages first, then the order they gave):
+    groups form in the language members put first, and only then in any language they speak."""
+    languages = sorted(pool.rules.languages)
+    first = np.zeros_like(speaks)
+    for row, c in enumerate(pool.candidates):
+        chosen = next((lang for lang in (*c.member.preferred_languages, *c.member.languages) if lang in languages), None)
+        if chosen is not None:
+            first[row, languages.index(chosen)] = True
+    return first
 
 
 def _facilitator(pool: Pool, rows: list[int]) -> int | None:
