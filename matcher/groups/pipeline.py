@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from matcher.groups.assignment import assign_bucket, group_counts
+from matcher.groups.assignment import SMALL_BUCKET, assign_bucket, group_counts
 from matcher.groups.baselines import greedy_bucket, random_bucket
 from matcher.groups.buckets import BucketCounter
 from matcher.groups.local_search import improve
@@ -23,16 +23,20 @@ METHODS = ("flow", "greedy", "random")
 
 
 def _flow_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator) -> tuple[list[list[int]], list[int]]:
-    """Assignment and repair for each group count worth trying; local search on the best total."""
-    best: tuple[float, list[list[int]]] = (-np.inf, [])
+    """Assignment and repair for each group count worth trying; local search on the best total.
+
+    Buckets up to `SMALL_BUCKET` also start from the greedy groups (cheap there): the start that
+    counts more similar pairs wins, so the result is never below greedy's in that bucket.
+    """
+    starts = []
     for k in group_counts(pool, rows):
         groups = assign_bucket(pool, rows, rng, k)
         placed = {r for g in groups for r in g}
-        groups, _ = make_valid(pool, groups, [int(r) for r in rows if r not in placed], rng)
-        total = groups_objective(pool.vectors, groups)
-        if total > best[0] + 1e-9:
-            best = (total, groups)
-    return improve(pool, rows.tolist(), best[1], rng)
+        starts.append(make_valid(pool, groups, [int(r) for r in rows if r not in placed], rng)[0])
+    if len(rows) <= SMALL_BUCKET:
+        starts.append(greedy_bucket(pool, rows, rng)[0])
+    best = max(starts, key=lambda groups: groups_objective(pool.vectors, groups), default=[])
+    return improve(pool, rows.tolist(), best, rng)
 
 
 _BUCKET_METHODS = {"flow": _flow_bucket, "greedy": greedy_bucket, "random": random_bucket}
