@@ -5,7 +5,8 @@
 Members are clustered around 48 centres in 432 dimensions (the service's vector size), speak one or
 two of three languages, live in 8 time zones on 4 continents (each with its own DST rules) and keep
 one to three weekly habits in local time; a few block each other, some accept only some sizes.
-Each size reports seconds (wall, and CPU of this process: the machine is shared), the objective of each method and its ratios, coverage and peak RSS.
+Each size reports seconds (wall, and CPU of this process: the machine is shared), the objective of
+each method and its ratios, coverage and peak RSS.
 """
 from __future__ import annotations
 
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         if args.json:
             print(json.dumps(row), flush=True)
         else:
-            print(f"{n:>7} members: flow {row['flow']['seconds']:.2f} s ({row['flow']['cpu_seconds']:.2f} s CPU) obj {row['flow']['objective']:.1f} "
+            print(f"{n:>7} members: flow {row['flow']['seconds']:.2f} s ({row['flow']['cpu_seconds']:.2f} s CPU) "
+                  f"obj {row['flow']['objective']:.1f} "
                   f"cov {row['flow']['coverage']:.3f} | greedy {row['greedy']['seconds']:.2f} s obj "
                   f"{row['greedy']['objective']:.1f} cov {row['greedy']['coverage']:.3f} | random "
                   f"{row['random']['seconds']:.2f} s obj {row['random']['objective']:.1f} cov "

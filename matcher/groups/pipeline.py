@@ -92,7 +92,8 @@ def _first_language(pool: Pool, speaks: np.ndarray) -> np.ndarray:
     languages = sorted(pool.rules.languages)
     first = np.zeros_like(speaks)
     for row, c in enumerate(pool.candidates):
-        chosen = next((lang for lang in (*c.member.preferred_languages, *c.member.languages) if lang in languages), None)
+        ordered = (*c.member.preferred_languages, *c.member.languages)
+        chosen = next((lang for lang in ordered if lang in languages), None)
         if chosen is not None:
             first[row, languages.index(chosen)] = True
     return first
