@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from matcher.groups.assignment import SMALL_BUCKET, assign_bucket, group_counts
+from matcher.groups.assignment import assign_bucket, group_counts
 from matcher.groups.baselines import greedy_bucket, random_bucket
 from matcher.groups.buckets import BucketCounter
 from matcher.groups.local_search import improve
@@ -20,12 +20,13 @@ from matcher.groups.slots import SlotTable, WeeklySlot, slot_table
 from matcher.profiles import Role
 
 METHODS = ("flow", "greedy", "random")
+GREEDY_START_BUCKET = 120   # buckets up to this size also try greedy's groups as a start (cheap there)
 
 
 def _flow_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator) -> tuple[list[list[int]], list[int]]:
     """Assignment and repair for each group count worth trying; local search on the best total.
 
-    Buckets up to `SMALL_BUCKET` also start from the greedy groups (cheap there): the start that
+    Buckets up to `GREEDY_START_BUCKET` also start from the greedy groups (cheap there): the start that
     counts more similar pairs wins, so the result is never below greedy's in that bucket.
     """
     starts = []
@@ -33,7 +34,7 @@ def _flow_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator) -> tupl
         groups = assign_bucket(pool, rows, rng, k)
         placed = {r for g in groups for r in g}
         starts.append(make_valid(pool, groups, [int(r) for r in rows if r not in placed], rng)[0])
-    if len(rows) <= SMALL_BUCKET:
+    if len(rows) <= GREEDY_START_BUCKET:
         starts.append(greedy_bucket(pool, rows, rng)[0])
     best = max(starts, key=lambda groups: groups_objective(pool.vectors, groups), default=[])
     return improve(pool, rows.tolist(), best, rng)
