@@ -20,7 +20,7 @@ from matcher.groups.slots import SlotTable, WeeklySlot, slot_table
 from matcher.profiles import Role
 
 METHODS = ("flow", "greedy", "random")
-GREEDY_START_BUCKET = 120   # buckets up to this size also try greedy's groups as a start (cheap there)
+GREEDY_START_BUCKET = 400   # buckets up to this size also try greedy's groups as a start (cheap there)
 
 
 def _flow_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator) -> tuple[list[list[int]], list[int]]:
