@@ -2,10 +2,12 @@
 
     1. slots       candidate weekly slots per anchor zone, and which members each fits (every week, DST-correct)
     2. buckets     a (language, slot) at a time, the one most unplaced members fit (greedy coverage)
-    3. assignment  members of a bucket to group centres by min-cost flow (sizes as capacities), centres re-computed
+    3. assignment  members of a bucket to group centres by min-cost flow (sizes as capacities), centres
+                   re-computed; several group counts tried (and greedy's groups in small buckets), the best kept
     4. repair      exclusions and accepted sizes enforced; short groups filled or dissolved
     5. search      move and swap local search on the total within-group similarity
-Members not placed in a bucket return to the pool for the next one; whoever is left gets a reason.
+Members not placed in a bucket return to the pool for the next one (first language first, then any);
+at the end they may join any group with room whose language and slot fit; whoever is left gets a reason.
 """
 from __future__ import annotations
 

@@ -20,19 +20,24 @@ from matcher.groups.slots import SlotTable, WeeklySlot, slot_table
 from matcher.profiles import Role
 
 METHODS = ("flow", "greedy", "random")
+GREEDY_START_BUCKET = 400   # buckets up to this size also try greedy's groups as a start (cheap there)
 
 
 def _flow_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator) -> tuple[list[list[int]], list[int]]:
-    """Assignment and repair for each group count worth trying; local search on the best total."""
-    best: tuple[float, list[list[int]]] = (-np.inf, [])
+    """Assignment and repair for each group count worth trying; local search on the best total.
+
+    Buckets up to `GREEDY_START_BUCKET` also start from the greedy groups (cheap there): the start that
+    counts more similar pairs wins, so the result is never below greedy's in that bucket.
+    """
+    starts = []
     for k in group_counts(pool, rows):
         groups = assign_bucket(pool, rows, rng, k)
         placed = {r for g in groups for r in g}
-        groups, _ = make_valid(pool, groups, [int(r) for r in rows if r not in placed], rng)
-        total = groups_objective(pool.vectors, groups)
-        if total > best[0] + 1e-9:
-            best = (total, groups)
-    return improve(pool, rows.tolist(), best[1], rng)
+        starts.append(make_valid(pool, groups, [int(r) for r in rows if r not in placed], rng)[0])
+    if len(rows) <= GREEDY_START_BUCKET:
+        starts.append(greedy_bucket(pool, rows, rng)[0])
+    best = max(starts, key=lambda groups: groups_objective(pool.vectors, groups), default=[])
+    return improve(pool, rows.tolist(), best, rng)
 
 
 _BUCKET_METHODS = {"flow": _flow_bucket, "greedy": greedy_bucket, "random": random_bucket}
@@ -54,7 +59,9 @@ def run_formation(candidates: Sequence[GroupCandidate], rules: GroupRules, exclu
     speaks = np.array([[lang in c.member.languages for lang in languages] for c in pool.candidates],
                       dtype=bool).reshape(-1, len(languages))
     table = slot_table([c.member for c in pool.candidates], rules)
-    placed = _fill_buckets(pool, speaks, table, _BUCKET_METHODS[method], np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    placed = _fill_buckets(pool, speaks, table, _BUCKET_METHODS[method], rng)
+    placed = _place_leftovers(pool, speaks, table, placed, rng, "random" if method == "random" else "best")
     in_groups = {r for _, _, g in placed for r in g}
     reasons = left_out_reasons(pool, speaks, table, placed, [r for r in range(pool.size) if r not in in_groups])
     left_out += [LeftOut(pool.candidates[r].id, reason) for r, reason in sorted(reasons.items())]
@@ -69,14 +76,50 @@ def run_formation(candidates: Sequence[GroupCandidate], rules: GroupRules, exclu
 def _fill_buckets(pool: Pool, speaks: np.ndarray, table: SlotTable, method, rng: np.random.Generator,
                   ) -> list[tuple[int, int, list[int]]]:
     """Groups, one (language, slot) bucket at a time, the fullest first; unplaced members stay for later buckets."""
-    counter = BucketCounter(speaks, table)
     placed: list[tuple[int, int, list[int]]] = []
-    while (bucket := counter.next_bucket(pool.rules.min_size)) is not None:
-        rows = counter.members_of(*bucket)
-        groups, _ = method(pool, rows, rng)
-        placed += [(bucket[0], bucket[1], sorted(g)) for g in groups]
-        counter.close(*bucket, np.array([r for g in groups for r in g], dtype=np.int64))
+    unplaced = np.ones(pool.size, dtype=bool)
+    for languages in (_first_language(pool, speaks), speaks):
+        counter = BucketCounter(languages, table, unplaced)
+        while (bucket := counter.next_bucket(pool.rules.min_size)) is not None:
+            rows = counter.members_of(*bucket)
+            groups, _ = method(pool, rows, rng)
+            placed += [(bucket[0], bucket[1], sorted(g)) for g in groups]
+            counter.close(*bucket, np.array([r for g in groups for r in g], dtype=np.int64))
+        unplaced = counter.unplaced
     return placed
+
+
+def _place_leftovers(pool: Pool, speaks: np.ndarray, table: SlotTable, placed: list[tuple[int, int, list[int]]],
+                     rng: np.random.Generator, choose: str) -> list[tuple[int, int, list[int]]]:
+    """Members no bucket placed join a group with room of any bucket whose language and slot they fit
+    (the most similar such group, or one at random), where every rule still holds."""
+    in_groups = {r for _, _, g in placed for r in g}
+    fits = table.profile_fits
+    for row in (r for r in range(pool.size) if r not in in_groups):
+        room = [t for t, (lang, slot, g) in enumerate(placed) if len(g) < pool.rules.max_size and speaks[row, lang]
+                and fits[table.profile_of[row], slot] and pool.may_join(row, g)]
+        if not room:
+            continue
+        if choose == "random":
+            target = room[int(rng.integers(len(room)))]
+        else:
+            target = max(room, key=lambda t: (float(pool.vectors[placed[t][2]].sum(axis=0) @ pool.vectors[row]), -t))
+        lang, slot, group = placed[target]
+        placed[target] = (lang, slot, sorted([*group, row]))
+    return placed
+
+
+def _first_language(pool: Pool, speaks: np.ndarray) -> np.ndarray:
+    """Each member's first programme language only (their preferred languages first, then the order they gave):
+    groups form in the language members put first, and only then in any language they speak."""
+    languages = sorted(pool.rules.languages)
+    first = np.zeros_like(speaks)
+    for row, c in enumerate(pool.candidates):
+        ordered = (*c.member.preferred_languages, *c.member.languages)
+        chosen = next((lang for lang in ordered if lang in languages), None)
+        if chosen is not None:
+            first[row, languages.index(chosen)] = True
+    return first
 
 
 def _facilitator(pool: Pool, rows: list[int]) -> int | None:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bench import onboard, suggest
+from bench import groups, onboard, suggest
 
 pytestmark = pytest.mark.slow
 
@@ -51,3 +51,12 @@ def test_webhooks_bench_delivers_every_event_and_reports_its_baselines(capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == report
     assert report["delivered"] == 5 and report["deliveries_per_s"] > 0 and report["raw_posts_per_s"] > 0
     assert {"change_ms", "change_with_event_one_endpoint_ms", "emit_overhead_ratio", "worker_vs_raw"} <= report.keys()
+
+
+def test_groups_bench_prints_seconds_objectives_ratios_and_memory(capsys):
+    (report,) = groups.main(["--members", "300", "--json"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == report
+    assert report["members"] == 300 and report["peak_rss_mb"] > 0
+    for method in ("flow", "greedy", "random"):
+        assert {"seconds", "cpu_seconds", "objective", "groups", "coverage"} <= report[method].keys()
+    assert report["flow_vs_random"] > 1.2 and report["flow_vs_greedy"] >= 1.0
