@@ -15,8 +15,9 @@ from matcher.service.errors import ConflictError, NotFoundError
 from matcher.service.group_inputs import candidates_now, exclusion_pairs_among, rules_of, slot_of
 from matcher.service.group_views import GroupView, describe_group, describe_groups
 from matcher.service.listing import paginate
+from matcher.service.outbox import emit
 from matcher.service.programmes import get_programme
-from matcher.states import OPEN_GROUP_STATUSES, GroupRole, GroupStatus, MemberFormat, MemberStatus
+from matcher.states import OPEN_GROUP_STATUSES, EventType, GroupRole, GroupStatus, MemberFormat, MemberStatus
 from matcher.store import Session
 from matcher.store.audit import audit
 from matcher.store.groups import (
@@ -32,6 +33,8 @@ from matcher.store.models import AuditEvent, GroupMembership, SupportGroup, utcn
 from matcher.store.pairings import lock_members
 
 # action -> (the status it needs, the status it leaves)
+# with coordinator consent (the only kind groups have yet) an approved group starts at once
+GROUP_EVENTS = {GroupStatus.APPROVED: EventType.GROUP_STARTED, GroupStatus.ENDED: EventType.GROUP_ENDED}
 GROUP_TRANSITIONS = {
     "approve": (GroupStatus.PROPOSED, GroupStatus.APPROVED),
     "reject": (GroupStatus.PROPOSED, GroupStatus.REJECTED),
@@ -127,8 +130,17 @@ def decide(session: Session, group_id: int, action: str, actor: str, reason: str
     group.status, group.reason = target, reason
     audit(session, actor, "ended" if action == "end" else action, group_id=group.id, reason=reason,
           detail={"from": previous, "to": target})
+    if target in GROUP_EVENTS:   # the members' clients hear of a group that starts or ends (never a proposal)
+        emit(session, GROUP_EVENTS[target], member_ids, group_id=group.id)
     _touch(session, member_ids)
     return describe_group(session, group)
+
+
+def _tell_member_left(session: Session, group: SupportGroup, member_id: int) -> None:
+    """A member left a group that was meeting: their client and the others' clients hear of it."""
+    if group.status == GroupStatus.APPROVED:
+        others, _ = members_and_facilitator(session, group)
+        emit(session, EventType.GROUP_MEMBER_LEFT, [member_id, *others], group_id=group.id, member_id=member_id)
 
 
 def add_member(session: Session, group_id: int, member_id: int, actor: str,
@@ -177,6 +189,8 @@ def remove_member(session: Session, group_id: int, member_id: int, actor: str, r
     place = _open_place(session, group, member_id)
     _leave(place, reason)
     audit(session, actor, "member_removed", group_id=group.id, member_id=member_id, reason=reason)
+    session.flush()
+    _tell_member_left(session, group, member_id)
     _touch(session, [member_id])
     return GroupChange(describe_group(session, group), _what_it_lacks(session, group))
 
@@ -200,6 +214,8 @@ def move_member(session: Session, group_id: int, member_id: int, to_group_id: in
         target_ids, target_facilitator = members_and_facilitator(session, target)
         refuse_if_broken(violations(session, target, target_ids + [member_id], target_facilitator))
     _leave(place, reason)
+    session.flush()
+    _tell_member_left(session, group, member_id)
     if target is not None:
         session.add(GroupMembership(group_id=target.id, member_id=member_id, role=GroupRole.MEMBER))
     detail = {"from_group": group.id, "to_group": to_group_id}

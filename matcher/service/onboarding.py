@@ -11,12 +11,12 @@ from matcher.service.access import Caller
 from matcher.service.errors import ConflictError, NotFoundError
 from matcher.service.listing import Page, paginate
 from matcher.service.outbox import emit
-from matcher.states import CAPACITY_STATUSES, EventType, ExclusionKind, PairingStatus
+from matcher.states import CAPACITY_STATUSES, EventType, ExclusionKind, GroupStatus, PairingStatus
 from matcher.store import Session
 from matcher.store.audit import audit
 from matcher.store.erasure import erase_member
 from matcher.store.exclusions import exclude
-from matcher.store.groups import leave_groups_for_erasure
+from matcher.store.groups import group_member_ids, leave_groups_for_erasure
 from matcher.store.members import (
     add_members,
     known_narrative_hashes,
@@ -135,9 +135,14 @@ def erase(session: Session, row: MemberRow, caller: Caller) -> None:
     for group, ended_from in leave_groups_for_erasure(session, row.id):
         audit(session, caller.actor, "member_left", group_id=group.id, member_id=row.id,
               detail={"because": "member erased"})
+        others = group_member_ids(session, group.id)
+        if GroupStatus.APPROVED in (group.status, ended_from):   # a group that was meeting: its clients hear
+            emit(session, EventType.GROUP_MEMBER_LEFT, [row.id, *others], group_id=group.id, member_id=row.id)
         if ended_from is not None:
             audit(session, caller.actor, "ended", group_id=group.id,
                   detail={"from": ended_from, "to": group.status, "because": "too few members left"})
+            if ended_from == GroupStatus.APPROVED:
+                emit(session, EventType.GROUP_ENDED, [row.id, *others], group_id=group.id)
     touch(session, row)
 
 

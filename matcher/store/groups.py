@@ -188,3 +188,9 @@ def leave_groups_for_erasure(session: Session, member_id: int) -> list[tuple[Sup
 def last_formation(session: Session, programme_id: int) -> GroupFormation | None:
     return session.scalar(select(GroupFormation).where(GroupFormation.programme_id == programme_id)
                           .order_by(GroupFormation.id.desc()).limit(1))
+
+
+def group_member_ids(session: Session, group_id: int) -> list[int]:
+    """Who has an open place in the group now (facilitator included)."""
+    return list(session.scalars(select(GroupMembership.member_id).where(
+        GroupMembership.group_id == group_id, GroupMembership.left_at.is_(None)).order_by(GroupMembership.id)))
