@@ -16,6 +16,7 @@ from matcher.store.models import (
     MemberRow,
     Pairing,
     RepeatRequest,
+    StagedEmbedding,
     SuggestionEvent,
     utcnow,
 )
@@ -43,7 +44,8 @@ def erase_member(session: Session, row: MemberRow) -> list[tuple[Pairing, str]]:
     row.deleted_at = utcnow()
     for model, columns in ((Exclusion, (Exclusion.member_id, Exclusion.other_id)),
                            (SuggestionEvent, (SuggestionEvent.requester_id, SuggestionEvent.suggested_id)),
-                           (RepeatRequest, (RepeatRequest.member_id, RepeatRequest.peer_id))):
+                           (RepeatRequest, (RepeatRequest.member_id, RepeatRequest.peer_id)),
+                           (StagedEmbedding, (StagedEmbedding.member_id,))):
         for item in session.scalars(select(model).where(or_(*(c == row.id for c in columns)))):
             session.delete(item)
     pairings = list(session.scalars(select(Pairing).where(
@@ -91,7 +93,7 @@ def _clear_write_ahead_log(session: Session) -> None:
 
 
 ERASURE_TABLES = ("members", "exclusions", "suggestion_events", "repeat_requests", "pairings", "feedback",
-                  "audit_events", "member_vectors", "member_filters")
+                  "audit_events", "member_vectors", "member_filters", "staged_embeddings")
 
 
 def purge_erased(engine: Engine) -> list[str]:
