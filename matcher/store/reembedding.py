@@ -38,7 +38,7 @@ def _live_narratives(session: Session) -> list[tuple[int, str, str | None, str |
 def _staged_hashes(session: Session, model_id: str) -> dict[int, str]:
     rows = session.execute(select(StagedEmbedding.member_id, StagedEmbedding.embedding_hash)
                            .where(StagedEmbedding.model == model_id))
-    return dict(rows.tuples().all())
+    return {key: value for key, value in rows}
 
 
 def pending_narratives(session: Session, model_id: str) -> tuple[list[tuple[int, str]], int]:
@@ -123,4 +123,4 @@ def resize_vector_store(session: Session, dimension: int) -> int:
 def staged_models(session: Session) -> dict[str, int]:
     """Models with staged vectors (an unfinished move) and how many members each has."""
     rows = session.execute(select(StagedEmbedding.model, func.count()).group_by(StagedEmbedding.model))
-    return dict(rows.tuples().all())
+    return {key: value for key, value in rows}
