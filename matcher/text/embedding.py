@@ -13,12 +13,12 @@ import numpy as np
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
-from matcher.text.models import MINILM, ModelUnavailableError, model_folder, registered_model
+from matcher.text.models import MINILM, MPNET, ModelUnavailableError, model_folder, registered_model
 
 __all__ = ["DEFAULT_MODEL", "Embedder", "ModelUnavailableError", "load_model", "resolve_model_name"]
 
 MODEL_ENV = "PEERMATCH_MODEL"
-DEFAULT_MODEL = MINILM.name   # the serving default, chosen by measurement (README, "Choosing the model")
+DEFAULT_MODEL = MPNET.name    # the serving default, chosen by measurement (README, "Choosing the model")
 
 
 def default_model_path() -> str:
