@@ -6,7 +6,6 @@ import json
 from unittest.mock import patch
 
 import numpy as np
-
 import pytest
 from click.testing import CliRunner
 

@@ -32,13 +32,21 @@ def test_a_registered_name_resolves_to_its_verified_folder(embedder):
     assert embedder.model_id == "all-MiniLM-L6-v2" and embedder.dimension == MINILM.dimension
 
 
-def test_mpnet_is_assembled_once_from_its_parts_and_loads(tmp_path, mpnet_embedder):
-    folder = model_folder(MPNET, tmp_path / "cache")
-    assert folder == tmp_path / "cache" / "all-mpnet-base-v2"
+@pytest.fixture(scope="module")
+def assembled(tmp_path_factory):
+    """all-mpnet-base-v2 joined from its five installed parts into a cache of this module's own."""
+    cache = tmp_path_factory.mktemp("model-cache")
+    return cache, model_folder(MPNET, cache)
+
+
+def test_mpnet_is_assembled_once_from_its_parts_and_loads(assembled, mpnet_embedder):
+    cache, folder = assembled
+    assert folder == cache / "all-mpnet-base-v2" and cache.name.startswith("model-cache")
     assert (folder / "model.safetensors").stat().st_size == MPNET.weights_bytes
-    assert (folder / "modules.json").is_file() and not list(tmp_path.glob("cache/.all-mpnet*"))   # no leftovers
+    assert (folder / "modules.json").is_file() and not list(cache.glob(".all-mpnet*"))   # no leftovers
+    assert not (folder / "desktop.ini").exists()
     stamp = (folder / models.VERIFIED_STAMP).stat().st_mtime_ns
-    assert model_folder(MPNET, tmp_path / "cache") == folder
+    assert model_folder(MPNET, cache) == folder
     assert (folder / models.VERIFIED_STAMP).stat().st_mtime_ns == stamp    # the second call neither joins nor hashes
     assert mpnet_embedder.model_id == "all-mpnet-base-v2" and mpnet_embedder.dimension == 768
 
@@ -63,9 +71,10 @@ def test_a_corrupted_copy_is_refused_with_a_sentence_and_never_loaded(tmp_path, 
     assert loaded == []
 
 
-def test_a_file_changed_after_its_check_is_hashed_again_and_refused(tmp_path):
+def test_a_file_changed_after_its_check_is_hashed_again_and_refused(tmp_path, assembled):
     cache = tmp_path / "cache"
-    folder = model_folder(MPNET, cache)
+    folder = shutil.copytree(assembled[1], cache / "all-mpnet-base-v2")   # times kept: the stamp still matches
+    model_folder(MPNET, cache)
     weights = folder / "model.safetensors"
     with open(weights, "r+b") as handle:
         handle.seek(0, 2)
