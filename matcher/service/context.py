@@ -83,7 +83,7 @@ def build_services(database: Database, *, embedder: Embedder | None = None, conf
     safety_path = safety_path or os.environ.get("PEERMATCH_SAFETY")
     safety = SafetyScreen(embedder, SafetyConfig.load(safety_path) if safety_path else None)
     dimension = service_dimension(embedder.model_id, embedder.dimension)
-    chosen = choose_retrieval(database.dialect, database.vector_dimension(), dimension,
+    chosen = choose_retrieval(database.dialect, database.fit_vector_store(dimension, embedder.model_id), dimension,
                               retrieval or os.environ.get("PEERMATCH_RETRIEVAL"))
     ann_setting = ann_members if ann_members is not None else os.environ.get("PEERMATCH_ANN_MIN_MEMBERS",
                                                                              DEFAULT_ANN_MIN_MEMBERS)

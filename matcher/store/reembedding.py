@@ -124,3 +124,10 @@ def staged_models(session: Session) -> dict[str, int]:
     """Models with staged vectors (an unfinished move) and how many members each has."""
     rows = session.execute(select(StagedEmbedding.model, func.count()).group_by(StagedEmbedding.model))
     return {key: value for key, value in rows}
+
+
+def other_models_stored(session: Session, model_id: str) -> bool:
+    """Whether any live member's stored vector was made by another model than `model_id`."""
+    return session.scalar(select(MemberRow.id).where(
+        MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None),
+        MemberRow.embedding_model != model_id).limit(1)) is not None

@@ -159,3 +159,26 @@ def test_embed_command_switches_models_and_suggest_json_names_it(tmp_path, monke
         assert "0 of 6 narratives to embed" in again.output
     finally:
         cli.embedder.cache_clear()
+
+
+def test_a_new_community_gets_a_pgvector_store_of_its_models_size(database_url, embedder, second_model):
+    """A fresh database (or one on this model) fits its store to the model at start; one still on another
+    model keeps it until `embed --model` switches everyone."""
+    db = Database(database_url)
+    db.migrate()
+    try:
+        if db.dialect != "postgresql":
+            assert build_services(db, embedder=second_model).retrieval == "in-process"
+            return
+        with db.session() as session:
+            onboarding.add_new_members(session, embedder, read_fixture_members(default_fixtures_path())[:3])
+            session.commit()
+        assert build_services(db, embedder=second_model).retrieval == "in-process"   # MiniLM's members stay
+        assert db.vector_dimension() == 432
+        with db.session() as session:
+            session.execute(text("UPDATE members SET embedding = NULL, embedding_model = NULL"))
+            session.commit()
+        assert build_services(db, embedder=second_model).retrieval == "pgvector"
+        assert db.vector_dimension() == 384
+    finally:
+        db.dispose()
