@@ -9,7 +9,7 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install system-deps lint serve test bench bench-1m clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first and alone: this exact pin is the CPU build (any other spec pulls CUDA).
 	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
