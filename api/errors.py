@@ -14,6 +14,7 @@ from matcher.service.errors import (
     DomainError,
     ForbiddenError,
     HeldForReviewError,
+    ModelMismatchError,
     NotFoundError,
     database_fault,
     driver_error_name,
@@ -84,7 +85,7 @@ def handle_http(exc: HTTPException):
 # domain error -> (HTTP status, error code)
 DOMAIN_STATUS: dict[type[DomainError], tuple[int, str]] = {
     NotFoundError: (404, "not_found"), ConflictError: (409, "conflict"), HeldForReviewError: (409, "held_for_review"),
-    ForbiddenError: (403, "forbidden"),
+    ForbiddenError: (403, "forbidden"), ModelMismatchError: (409, "model_changed"),
 }
 
 

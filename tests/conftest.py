@@ -12,6 +12,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The tests' own instance folder, with a secret key as `peermatch init-db` leaves it (never the checkout's).
 os.environ["PEERMATCH_INSTANCE"] = tempfile.mkdtemp(prefix="peermatch-instance-")
 os.environ.pop("PEERMATCH_SECRET_KEY", None)
+# Most tests rank with the small, fast all-MiniLM-L6-v2 whatever the serving default; the few that need
+# all-mpnet-base-v2 ask for the `mpnet_embedder` fixture (subprocesses and notebooks inherit this).
+os.environ["PEERMATCH_MODEL"] = "all-MiniLM-L6-v2"
 
 from sqlalchemy.orm import Session
 
@@ -30,7 +33,13 @@ ARTIFACTS = ROOT / "test-artifacts"
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     """The real all-MiniLM-L6-v2, loaded once for the whole test session."""
-    return Embedder()
+    return Embedder(model_name="all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def mpnet_embedder() -> Embedder:
+    """The real all-mpnet-base-v2, assembled from its five packages into the tests' instance folder and verified."""
+    return Embedder(model_name="all-mpnet-base-v2")
 
 
 @pytest.fixture(scope="session")

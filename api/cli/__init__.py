@@ -15,7 +15,7 @@ import click
 from matcher.service.context import Services, build_services, load_embedder
 from matcher.service.database import DEFAULT_DATABASE_URL, Database
 from matcher.service.errors import SetupError
-from matcher.text.embedding import Embedder
+from matcher.text.embedding import DEFAULT_MODEL, MODEL_ENV, Embedder, ModelUnavailableError, model_identity
 
 
 @click.group()
@@ -39,6 +39,21 @@ def embedder() -> Embedder:
         return load_embedder()
     except SetupError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def embedder_for(name: str) -> Embedder:
+    """A named model (registered name or folder) for one command, or a ClickException saying why not."""
+    if name == configured_model_id() or model_identity(name) == configured_model_id():
+        return embedder()
+    try:
+        return Embedder(model_name=name)
+    except ModelUnavailableError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def configured_model_id() -> str:
+    """The name of the model `peermatch serve` would load (without loading it)."""
+    return model_identity(os.environ.get(MODEL_ENV) or DEFAULT_MODEL)
 
 
 def services(db: Database) -> Services:

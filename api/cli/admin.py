@@ -6,10 +6,11 @@ import os
 import sys
 
 import click
+from tqdm import tqdm
 
 from api import cli
 from matcher.fixtures import FixturesMissingError, default_fixtures_path, read_fixture_members
-from matcher.service import onboarding
+from matcher.service import onboarding, reembedding
 from matcher.service.access import create_key as make_key
 from matcher.service.access import revoke_key as end_key
 from matcher.service.database import rebuild_vectors as refill_vectors
@@ -48,13 +49,29 @@ def load_fixtures(path: str | None) -> None:
 
 
 @click.command("embed")
-def embed() -> None:
-    """Embed narratives that are new, changed, or were embedded by another model."""
-    db, model = cli.database(), cli.embedder()
-    with db.session() as session:
-        count = onboarding.embed_outdated(session, model, progress=True)
-        session.commit()
-    click.echo(f"Embedded {count} narratives with {model.model_id}.")
+@click.option("--model", "model_name", default=None, metavar="NAME",
+              help="A registered model (all-MiniLM-L6-v2, all-mpnet-base-v2) or a model folder; "
+                   "default: PEERMATCH_MODEL, else the default model.")
+@click.option("--batch-size", default=reembedding.DEFAULT_BATCH, show_default=True, type=click.IntRange(1, 10_000),
+              help="Members encoded and committed together (an interruption redoes at most one batch).")
+def embed(model_name: str | None, batch_size: int) -> None:
+    """Give every member a vector of the model, then switch everyone to it at once (resumable).
+
+    Vectors are kept apart until every member has one, so suggestions never mix two models; run the
+    command again after an interruption and it goes on where it stopped.
+    """
+    db = cli.database()
+    model = cli.embedder() if model_name is None else cli.embedder_for(model_name)
+    plan = reembedding.plan_reembedding(db, model)
+    click.echo(f"{plan.model}: {plan.pending} of {plan.total} narratives to embed"
+               + (f" ({plan.done} done already)." if plan.done else "."), err=True)
+    with tqdm(total=plan.total, initial=plan.done, unit="narrative", desc=f"Embedding with {plan.model}",
+              disable=plan.pending == 0) as bar:
+        changed = reembedding.reembed(db, model, batch_size, on_batch=bar.update)
+    click.echo(f"Embedded {plan.pending} narratives with {model.model_id}; {changed} members switched to it.")
+    if model.model_id != cli.configured_model_id():
+        click.echo(f"Suggestions now rank with {model.model_id}: restart the service with "
+                   f"PEERMATCH_MODEL={model.model_id} (until then it answers 409 model_changed).")
 
 
 @click.command("rebuild-vectors")

@@ -25,7 +25,8 @@ from matcher.analysis.group_evaluation import (
     evaluate_text_groups,
 )
 from matcher.analysis.text_scorer import AdapterUnavailableWarning
-from matcher.text.adapter import DEFAULT_ADAPTER_PATH, TextAdapter
+from matcher.analysis.train_adapter import TRAINING_TEXT_COLUMNS
+from matcher.text.adapter import TextAdapter, adapter_path_for
 
 if TYPE_CHECKING:
     from matcher.text.embedding import Embedder
@@ -61,27 +62,46 @@ def analysis_embedder(ctx: click.Context) -> Embedder:
     return cli.embedder()
 
 
-def _shipped_adapter() -> TextAdapter | None:
-    return TextAdapter.load(DEFAULT_ADAPTER_PATH) if DEFAULT_ADAPTER_PATH.is_file() else None
+def _shipped_adapter(model_id: str | None) -> TextAdapter | None:
+    path = adapter_path_for(model_id)
+    return TextAdapter.load(path) if path.is_file() else None
 
 
-def _select_rows(texts: list[str], labels: list, limit: int | None, seed: int,
-                 heldout: bool) -> tuple[list[str], list]:
+def _trained_rows(adapter: TextAdapter, path: str, texts: list[str], label_column: str) -> np.ndarray:
+    """Rows that trained `adapter`, whichever text columns are evaluated.
+
+    The adapter knows its training rows by the hash of the text it saw (for CounselChat, title and
+    text joined), so the rows are also read with each training set's own columns: evaluating the
+    text column alone must still leave out every row whose title + text trained the adapter.
+    """
+    trained = adapter.trained_on(texts)
+    for columns in dict.fromkeys(tuple(c) for c in adapter.meta.get("text_columns", TRAINING_TEXT_COLUMNS)):
+        try:
+            other, _ = read_labelled_csv(path, columns, label_column)
+        except (MissingColumnError, ValueError):
+            continue
+        if len(other) == len(texts):
+            trained |= adapter.trained_on(other)
+    return trained
+
+
+def _select_rows(texts: list[str], labels: list, limit: int | None, seed: int, heldout: bool,
+                 model_id: str | None = None, path: str = "", label_column: str = "label") -> tuple[list[str], list]:
     keep = np.ones(len(texts), dtype=bool)
     if heldout:
-        adapter = _shipped_adapter()
+        adapter = _shipped_adapter(model_id)
         if adapter is None:
-            raise click.UsageError(f"--heldout needs the text adapter {DEFAULT_ADAPTER_PATH}, which is missing.")
-        keep &= ~adapter.trained_on(texts)
+            raise click.UsageError(f"--heldout needs the text adapter {adapter_path_for(model_id)}, which is missing.")
+        keep &= ~_trained_rows(adapter, path, texts, label_column)
     rows = np.flatnonzero(keep)
     if limit is not None and limit < rows.size:
         rows = np.sort(np.random.default_rng(seed).choice(rows, size=limit, replace=False))
     return [texts[i] for i in rows], [labels[i] for i in rows]
 
 
-def _warn_if_trained_on(texts: list[str]) -> None:
-    adapter = _shipped_adapter()
-    leaked = int(adapter.trained_on(texts).sum()) if adapter is not None else 0
+def _warn_if_trained_on(texts: list[str], model_id: str | None, path: str, label_column: str) -> None:
+    adapter = _shipped_adapter(model_id)
+    leaked = int(_trained_rows(adapter, path, texts, label_column).sum()) if adapter is not None else 0
     if leaked:
         click.echo(f"Warning: {leaked} of {len(texts)} rows trained the text adapter, so 'peermatch' scores "
                    "are optimistic; add --heldout for a fair comparison.", err=True)
@@ -127,7 +147,8 @@ def _echo_table(results: dict[str, dict[str, float]], n_rows: int, n_queries: in
 @click.option("--average", type=click.Choice(AVERAGES), default="query", show_default=True,
               help="Mean over queries, or over labels (mean of each label's query mean).")
 @click.option("--heldout", is_flag=True,
-              help="Keep only rows the shipped text adapter was not trained on (a fair test of 'peermatch').")
+              help="Keep only rows the model's shipped text adapter was not trained on (a fair test of "
+                   "'peermatch'), whichever text columns are evaluated.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object {method: {metric: value}} and nothing else.")
 @click.pass_context
@@ -139,13 +160,14 @@ def evaluate(ctx: click.Context, path: str, text_columns: tuple[str, ...], label
     A row is a good match for another when they share a label.
     """
     texts, labels = _read(path, text_columns, label_column, label_separator)
-    texts, labels = _select_rows(texts, labels, limit, seed, heldout)
+    embedder = analysis_embedder(ctx)
+    texts, labels = _select_rows(texts, labels, limit, seed, heldout, embedder.model_id, path, label_column)
     n_queries = evaluated_queries(labels) if len(texts) >= 2 else 0
     if n_queries == 0:
         raise click.ClickException("No row shares a label with another row, so nothing can be scored.")
     if "peermatch" in methods and not heldout:
-        _warn_if_trained_on(texts)
-    results = _evaluate_noting_fallback(texts, labels, k, analysis_embedder(ctx), methods, average, seed)
+        _warn_if_trained_on(texts, embedder.model_id, path, label_column)
+    results = _evaluate_noting_fallback(texts, labels, k, embedder, methods, average, seed)
     if as_json:
         click.echo(json.dumps(results))
     else:
@@ -203,9 +225,9 @@ def evaluate_groups(ctx: click.Context, path: str | None, text_columns: tuple[st
         report, source = evaluate_fixture_groups(embedder, rules, seed), "fixtures"
     else:
         texts, labels = _read(path, text_columns, label_column, label_separator)
-        texts, labels = _select_rows(texts, labels, limit, seed, heldout)
+        texts, labels = _select_rows(texts, labels, limit, seed, heldout, embedder.model_id, path, label_column)
         if not heldout:
-            _warn_if_trained_on(texts)
+            _warn_if_trained_on(texts, embedder.model_id, path, label_column)
         report, source = evaluate_text_groups(texts, labels, embedder, rules, seed, progress=not as_json), path
     if as_json:
         click.echo(json.dumps(report))

@@ -10,7 +10,7 @@ from api.schemas import SuggestionsSchema
 from matcher.index import UnknownMemberError
 from matcher.service import onboarding
 from matcher.service.access import command_line_caller
-from matcher.service.errors import HeldForReviewError, NotFoundError
+from matcher.service.errors import HeldForReviewError, ModelMismatchError, NotFoundError
 from matcher.service.suggestions import Suggestions
 from matcher.service.suggestions import suggest as suggest_peers
 
@@ -30,7 +30,7 @@ def suggest(member_id: int, k: int, as_json: bool) -> None:
         except (NotFoundError, UnknownMemberError):
             raise click.ClickException(f"No member with id {member_id} "
                                        "(or it has no embedding yet: run `peermatch embed`).") from None
-        except HeldForReviewError as exc:
+        except (HeldForReviewError, ModelMismatchError) as exc:
             raise click.ClickException(exc.message) from None
     if as_json:
         click.echo(json.dumps(SuggestionsSchema().dump(answer), sort_keys=True))
@@ -40,7 +40,7 @@ def suggest(member_id: int, k: int, as_json: bool) -> None:
 
 def _echo_table(answer: Suggestions, name: str) -> None:
     click.echo(f"Suggestions for #{answer.member_id} {name} (config {answer.config['name']}, "
-               f"search {answer.search['method']}):")
+               f"search {answer.search['method']}, model {answer.model}):")
     click.echo(f"{'rank':>4}  {'id':>5}  {'name':<18} {'score':>6} {'sim':>5} {'overlap':>7}  shared topics")
     for i, s in enumerate(answer.suggestions, 1):
         e = s.explanation

@@ -69,3 +69,5 @@ class SuggestionsSchema(Schema):
     candidates = fields.Integer()
     config = fields.Nested(ConfigRefSchema)
     search = fields.Nested(SearchSchema)
+    model = fields.String(metadata={"description": "The embedding model whose vectors ranked these peers "
+                                                   "(e.g. all-mpnet-base-v2); one model per ranking."})

@@ -16,7 +16,7 @@ from scipy.linalg import eigh
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from matcher.text.adapter import DEFAULT_ADAPTER_PATH, TextAdapter, short_hash
+from matcher.text.adapter import TextAdapter, adapter_path_for, short_hash
 from matcher.text.embedding import normalise_rows
 
 
@@ -73,7 +73,7 @@ class TextScorer(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    adapter_path : the adapter file; None means the committed ``matcher/text/artifacts/text_adapter.npz``.
+    adapter_path : the adapter file; None means the committed one of `model_id` (`adapter_path_for`).
     model_id : the model that produced the embeddings (``Embedder.model_id``); when given and
         different from the adapter's, the adapter is not used.
     use_adapter : False scores with plain embedding cosine on purpose (no warning).
@@ -103,7 +103,7 @@ class TextScorer(TransformerMixin, BaseEstimator):
         return self
 
     def _load_adapter(self, dimension: int) -> tuple[TextAdapter | None, str | None]:
-        path = Path(self.adapter_path or DEFAULT_ADAPTER_PATH)
+        path = Path(self.adapter_path or adapter_path_for(self.model_id))
         plain = "text similarity falls back to plain embedding cosine"
         if not path.is_file():
             return None, (f"No text adapter at {path}: {plain} "

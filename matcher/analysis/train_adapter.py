@@ -1,9 +1,8 @@
 """Fit the text adapter that `matcher.analysis.text_scorer.TextScorer` uses, from labelled peer-support text.
 
-Rebuild the committed artefact from the project root with::
+Rebuild a model's committed artefact (`matcher.text.adapter.adapter_path_for`) from the project root with::
 
-    HF_HUB_OFFLINE=1 python -m matcher.analysis.train_adapter --data-dir ../shared/data \\
-        --out matcher/text/artifacts/text_adapter.npz
+    HF_HUB_OFFLINE=1 python -m matcher.analysis.train_adapter --data-dir ../shared/data --model all-mpnet-base-v2
 
 What it does, deterministically (no random numbers; the same data, model and torch build give
 the same file):
@@ -11,7 +10,7 @@ the same file):
 1. Read each data set in `DATASETS` and keep only its *train* half (`evaluation.holdout_split`:
    stratified by label, alternating rows in SHA-256 order). The other half is never read, so it
    stays a fair held-out set: ``peermatch evaluate --heldout`` ranks exactly those rows.
-2. Embed the train rows with the project's model (all-MiniLM-L6-v2).
+2. Embed the train rows with the chosen model (default: the serving default).
 3. Choose the LDA shrinkage and weight on the train rows alone, by the mean of two NDCG@k scores:
    2-fold cross-validation inside the train rows (the same split rule again; topics seen in
    training) and an adapter fitted on the other data set (topics never seen), see `search`.
@@ -33,7 +32,7 @@ import numpy as np
 
 from matcher.analysis.evaluation import evaluate_similarity, holdout_split, read_labelled_csv
 from matcher.analysis.text_scorer import fit_adapter
-from matcher.text.adapter import DEFAULT_ADAPTER_PATH, TextAdapter
+from matcher.text.adapter import TextAdapter, adapter_path_for
 from matcher.text.embedding import Embedder
 
 # file name, text columns (joined by a space), label column
@@ -41,6 +40,7 @@ DATASETS = (
     ("counsel_chat_questions.csv", ("title", "text"), "label"),
     ("rmhd_reddit_support_groups.csv", ("text",), "label"),
 )
+TRAINING_TEXT_COLUMNS = tuple(columns for _, columns, _ in DATASETS)
 SHRINKAGES = (0.1, 0.3, 0.6, 0.9)
 LDA_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0)  # 0.0: centring only
 
@@ -138,10 +138,11 @@ def train(data_dir: Path, k: int = 5, embedder: Embedder | None = None) -> TextA
     embeddings, labels = pooled(sets, [np.arange(len(s.texts)) for s in sets])
     meta = {
         "trained_on": date.today().isoformat(),
-        "command": ("python -m matcher.analysis.train_adapter --data-dir ../shared/data "
-                    "--out matcher/text/artifacts/text_adapter.npz"),
+        "command": f"python -m matcher.analysis.train_adapter --data-dir ../shared/data --model {embedder.model_id}",
         "data": {s.name: {"sha256": s.sha256, "train_rows": len(s.texts), "labels": int(len(set(s.labels)))}
                  for s in sets},
+        "text_columns": [list(columns) for columns in TRAINING_TEXT_COLUMNS],
+        "model_dimension": int(embeddings.shape[1]),
         "split": "evaluation.holdout_split: per label, rows in SHA-256 order alternate train / held out",
         "search": {"selected_by": f"mean of seen-topic (2-fold CV) and unseen-topic (other data set) NDCG@{k}, "
                                   "train rows only", "table": table},
@@ -156,17 +157,21 @@ def main(argv: list[str] | None = None) -> None:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data"),
                         help="folder holding the CSV files of DATASETS (default: ../shared/data)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_ADAPTER_PATH, help="where to write the .npz")
+    parser.add_argument("--model", default=None,
+                        help="a registered model name or a model folder (default: PEERMATCH_MODEL, else the default)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where to write the .npz (default: the model's committed adapter file)")
     parser.add_argument("--k", type=int, default=5, help="cut-off of the NDCG used to choose (default: 5)")
     args = parser.parse_args(argv)
     missing = [name for name, _, _ in DATASETS if not (args.data_dir / name).is_file()]
     if missing:
         parser.error(f"{', '.join(missing)} not found in {args.data_dir}.")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    adapter = train(args.data_dir, args.k)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    adapter.save(args.out)
-    print(f"Wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB): shrinkage {adapter.meta['shrinkage']}, "
+    adapter = train(args.data_dir, args.k, Embedder(model_name=args.model))
+    out = args.out or adapter_path_for(adapter.model_id)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    adapter.save(out)
+    print(f"Wrote {out} ({out.stat().st_size / 1024:.0f} KiB): shrinkage {adapter.meta['shrinkage']}, "
           f"lda_weight {adapter.lda_weight}, {adapter.output_dimension}-d vectors.")
 
 

@@ -83,12 +83,12 @@ def build_services(database: Database, *, embedder: Embedder | None = None, conf
     safety_path = safety_path or os.environ.get("PEERMATCH_SAFETY")
     safety = SafetyScreen(embedder, SafetyConfig.load(safety_path) if safety_path else None)
     dimension = service_dimension(embedder.model_id, embedder.dimension)
-    chosen = choose_retrieval(database.dialect, database.vector_dimension(), dimension,
+    chosen = choose_retrieval(database.dialect, database.fit_vector_store(dimension, embedder.model_id), dimension,
                               retrieval or os.environ.get("PEERMATCH_RETRIEVAL"))
     ann_setting = ann_members if ann_members is not None else os.environ.get("PEERMATCH_ANN_MIN_MEMBERS",
                                                                              DEFAULT_ANN_MIN_MEMBERS)
     state = IndexState(dimension, config, ann_min_members(ann_setting) if chosen == "in-process" else None,
-                       ann_calibration)
-    retriever: Retriever = (PgvectorRetriever(config, dimension) if chosen == "pgvector"
+                       ann_calibration, embedder.model_id)
+    retriever: Retriever = (PgvectorRetriever(config, dimension, embedder.model_id) if chosen == "pgvector"
                             else InProcessRetriever(state, config))
     return Services(embedder, config, safety, state, retriever)

@@ -7,7 +7,13 @@ from matcher.service.errors import SetupError
 from matcher.store import Session
 from matcher.store.engine import DEFAULT_DATABASE_URL, create_schema, make_engine
 from matcher.store.erasure import purge_erased
-from matcher.store.vectors import rebuild_vector_store, stored_vector_dimension, vector_store_dimension
+from matcher.store.reembedding import other_models_stored, resize_vector_store
+from matcher.store.vectors import (
+    forget_vector_dimension,
+    rebuild_vector_store,
+    stored_vector_dimension,
+    vector_store_dimension,
+)
 
 __all__ = ["DEFAULT_DATABASE_URL", "Database", "rebuild_vectors"]
 
@@ -39,6 +45,23 @@ class Database:
     def vector_dimension(self) -> int:
         """The pgvector store's dimension, or 0 when the database has none."""
         return stored_vector_dimension(self.engine)
+
+    def fit_vector_store(self, dimension: int, model_id: str) -> int:
+        """Resize an existing pgvector store to `dimension` when no stored vector is another model's
+        (a new community, or one on this model already); returns the store's dimension afterwards.
+
+        A community still on another model keeps its store until `peermatch embed --model` switches it.
+        """
+        stored = self.vector_dimension()
+        if not stored or stored == dimension:
+            return stored
+        with self.session() as session:
+            if other_models_stored(session, model_id):
+                return stored
+            resize_vector_store(session, dimension)
+            session.commit()
+        forget_vector_dimension(self.engine)
+        return self.vector_dimension()
 
     def purge_erased(self) -> list[str]:
         """Rewrite the tables erasure touches so erased words leave the files too (`store.erasure.purge_erased`)."""

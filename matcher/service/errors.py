@@ -8,7 +8,7 @@ from __future__ import annotations
 from matcher.store.faults import DatabaseFault, database_fault, driver_error_name
 
 __all__ = ["ConflictError", "DatabaseFault", "DomainError", "ForbiddenError", "HeldForReviewError",
-           "NotFoundError", "SetupError", "database_fault", "driver_error_name"]
+           "ModelMismatchError", "NotFoundError", "SetupError", "database_fault", "driver_error_name"]
 
 
 class DomainError(Exception):
@@ -29,6 +29,11 @@ class ConflictError(DomainError):
 
 class HeldForReviewError(ConflictError):
     """The member is held for a coordinator's review: no peers for them until a person has talked with them."""
+
+
+class ModelMismatchError(ConflictError):
+    """The member's vector was made by another model than the one this process ranks with (a model change
+    is under way or finished elsewhere): no ranking mixes two models' vectors."""
 
 
 class ForbiddenError(DomainError):

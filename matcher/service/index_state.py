@@ -24,8 +24,9 @@ class IndexState:
     """
 
     def __init__(self, dimension: int, config: MatchConfig, ann_min_members: int | None = None,
-                 ann_calibration: dict | None = None) -> None:
+                 ann_calibration: dict | None = None, model_id: str | None = None) -> None:
         self.index = MemberIndex(dimension)
+        self.model_id = model_id     # only this model's vectors are loaded (None: any, for tests and tools)
         self.config = config
         self.version = -1
         self.ann_min_members = ann_min_members
@@ -43,7 +44,8 @@ class IndexState:
                 self.index.rebase_week(coming_week_start())
                 log.info("index moved to the week of %s", self.index.week_start)
             if version != self.version:
-                changed = sync_index(session, self.index, None if self.version < 0 else self.version)
+                changed = sync_index(session, self.index, None if self.version < 0 else self.version,
+                                     model_id=self.model_id)
                 log.info("index refreshed to version %s (%s members changed)", version, changed)
                 self.version = version
                 self._calibrate_ann()

@@ -98,14 +98,14 @@ class PgvectorRetriever:
 
     name = "pgvector"
 
-    def __init__(self, config: MatchConfig, dimension: int) -> None:
-        self.config, self.dimension = config, dimension
+    def __init__(self, config: MatchConfig, dimension: int, model_id: str | None = None) -> None:
+        self.config, self.dimension, self.model_id = config, dimension, model_id
 
     def rank(self, session: Session, member_id: int, k: int, blocked: set[int], declined: set[int],
              exposure: Exposure, exact: bool = False) -> Ranking:
         row = live_member(session, member_id)
         embedding = None if row is None else embedding_of(row)
-        if row is None or embedding is None:
+        if row is None or embedding is None or (self.model_id is not None and row.embedding_model != self.model_id):
             raise UnknownMemberError(member_id)
         query = profile_of(session, row)
         counts = vector_filter_counts(session, query, blocked, declined)
@@ -143,7 +143,7 @@ class PgvectorRetriever:
             next_similarity = waiting[0][1] if waiting else nearest[-1][1] if nearest else None
             if self._certain(ranking, k, next_similarity) or not waiting or len(index) > MAX_SCORED:
                 return ranking, self._certain(ranking, k, next_similarity)
-            self._add_peers(session, index, waiting[:batch])
+            self._add_peers(session, index, waiting[:batch], self.model_id)
             waiting, batch = waiting[batch:], 2 * batch
 
     def score_ceiling(self, similarity: float) -> float:
@@ -157,11 +157,14 @@ class PgvectorRetriever:
                 and ranking.suggestions[-1].score >= self.score_ceiling(similarity) + 2e-6)
 
     @staticmethod
-    def _add_peers(session: Session, index: MemberIndex, peers: list[tuple[int, float, int]]) -> None:
-        """Load `peers` (id, similarity, free capacity) into `index`, with capacity as the store saw it."""
+    def _add_peers(session: Session, index: MemberIndex, peers: list[tuple[int, float, int]],
+                   model_id: str | None) -> None:
+        """Load `peers` (id, similarity, free capacity) into `index`, with capacity as the store saw it
+        (only members with a vector of `model_id`, when given)."""
         free = {peer_id: free for peer_id, _, free in peers}
         order = {peer_id: i for i, peer_id in enumerate(free)}
-        found = sorted(rows_with_vectors(session, list(free)), key=lambda pair: order[pair[0].id])  # nearest first
+        found = sorted(rows_with_vectors(session, list(free), model_id),
+                       key=lambda pair: order[pair[0].id])  # nearest first
         if found:   # members erased since they were listed are not found
             index.upsert_many([to_profile(row, row.capacity - free[row.id]) for row, _ in found],
                               np.stack([vector for _, vector in found]))

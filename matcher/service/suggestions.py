@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 from matcher.ranking import Ranking
 from matcher.service.context import Services
-from matcher.service.errors import HeldForReviewError
+from matcher.service.errors import HeldForReviewError, ModelMismatchError
 from matcher.states import ExclusionKind
 from matcher.store import Session
 from matcher.store.exclusions import excluded_ids
 from matcher.store.exposure import recent_exposure, record_suggestions
-from matcher.store.members import is_held, live_rows_by_id
+from matcher.store.members import embedding_model_of, is_held, live_rows_by_id
 from matcher.store.pairings import closed_partners
 from matcher.text.explanation import best_sentence_pair
 
@@ -39,6 +39,7 @@ class Suggestions:
     candidates: int
     config: dict[str, str]
     search: dict = field(default_factory=dict)
+    model: str = ""        # the embedding model whose vectors ranked these peers
 
 
 def exclusions_of(session: Session, member_id: int) -> tuple[set[int], set[int]]:
@@ -80,6 +81,7 @@ def suggest(session: Session, services: Services, member_id: int, k: int, *, coo
         raise HeldForReviewError(f"Member {member_id} is held for a coordinator's review, so no peers are suggested "
                                  "until a coordinator has talked with them. Show them your crisis resources now.",
                                  "member_id")
+    check_same_model(session, services, member_id)
     blocked, declined = exclusions_of(session, member_id)
     exposure = exposure_lookup(session, services.config.exposure_window_hours, member_id)
     ranking = services.retriever.rank(session, member_id, k, blocked, declined, exposure, exact)
@@ -96,7 +98,18 @@ def suggest(session: Session, services: Services, member_id: int, k: int, *, coo
             explanation["matched_sentences"] = matched_sentences(rows[member_id].narrative, peer.narrative, services)
         peers.append(SuggestedPeer(peer.id, peer.display_name or "", peer.intro or "", suggestion.score, explanation))
     return Suggestions(member_id, peers, ranking.filtered_out, ranking.candidates,
-                       {"name": services.config.name, "digest": ranking.config_digest}, search_of(ranking))
+                       {"name": services.config.name, "digest": ranking.config_digest}, search_of(ranking),
+                       services.embedder.model_id)
+
+
+def check_same_model(session: Session, services: Services, member_id: int) -> None:
+    """Refuse to rank a member whose vector another model made (see `ModelMismatchError`)."""
+    stored = embedding_model_of(session, member_id)
+    if stored is not None and stored != services.embedder.model_id:
+        raise ModelMismatchError(
+            f"Member {member_id}'s narrative was embedded by {stored}, but this service ranks with "
+            f"{services.embedder.model_id}: restart it with PEERMATCH_MODEL={stored}, or run "
+            f"`peermatch embed --model {services.embedder.model_id}` to move everyone to it.", "member_id")
 
 
 def matched_sentences(narrative: str | None, peer_narrative: str | None, services: Services) -> dict:

@@ -16,6 +16,7 @@ from matcher.store.models import (
     MemberRow,
     Pairing,
     RepeatRequest,
+    StagedEmbedding,
     SuggestionEvent,
     SupportOffer,
     utcnow,
@@ -46,7 +47,8 @@ def erase_member(session: Session, row: MemberRow) -> list[tuple[Pairing, str]]:
     for model, columns in ((Exclusion, (Exclusion.member_id, Exclusion.other_id)),
                            (SuggestionEvent, (SuggestionEvent.requester_id, SuggestionEvent.suggested_id)),
                            (RepeatRequest, (RepeatRequest.member_id, RepeatRequest.peer_id)),
-                           (SupportOffer, (SupportOffer.member_id,))):
+                           (SupportOffer, (SupportOffer.member_id,)),
+                           (StagedEmbedding, (StagedEmbedding.member_id,))):
         for item in session.scalars(select(model).where(or_(*(c == row.id for c in columns)))):
             session.delete(item)
     pairings = list(session.scalars(select(Pairing).where(
@@ -96,7 +98,7 @@ def _clear_write_ahead_log(session: Session) -> None:
 
 ERASURE_TABLES = ("members", "exclusions", "suggestion_events", "repeat_requests", "pairings", "feedback",
                   "audit_events", "member_vectors", "member_filters", "group_memberships", "group_feedback",
-                  "support_offers")
+                  "support_offers", "staged_embeddings")
 
 
 def purge_erased(engine: Engine) -> list[str]:

@@ -116,10 +116,14 @@ def member_batches(session: Session, since_revision: int | None = None, batch: i
     yield from session.execute(stmt).partitions()
 
 
-def rows_with_vectors(session: Session, member_ids: list[int]) -> list[tuple]:
-    """(plain row, service vector) of the live members among `member_ids`, vectors adapted in one pass."""
-    rows = session.execute(_plain_members().where(
-        MemberRow.id.in_(member_ids), MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))).all()
+def rows_with_vectors(session: Session, member_ids: list[int], model_id: str | None = None) -> list[tuple]:
+    """(plain row, service vector) of the live members among `member_ids` (with a vector of `model_id`
+    when given), vectors adapted in one pass."""
+    stmt = _plain_members().where(
+        MemberRow.id.in_(member_ids), MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))
+    if model_id is not None:
+        stmt = stmt.where(MemberRow.embedding_model == model_id)
+    rows = session.execute(stmt).all()
     return list(zip(rows, service_vectors_of(rows)))
 
 
@@ -130,10 +134,13 @@ def first_embedding(session: Session) -> np.ndarray | None:
     return None if row is None else embedding_of(row)
 
 
-def sync_index(session: Session, index: MemberIndex, since_revision: int | None = None, batch: int = 5000) -> int:
+def sync_index(session: Session, index: MemberIndex, since_revision: int | None = None, batch: int = 5000,
+               model_id: str | None = None) -> int:
     """Bring `index` up to date with members changed after `since_revision` (all when None); returns how many.
 
     Members are read `batch` plain rows at a time, and a full load sizes the index's arrays once.
+    With `model_id`, only vectors of that model are ranked: a member embedded by another model
+    leaves the index, so one ranking never compares two models' vectors.
     """
     everyone = since_revision is None
     counts: dict[int, int] = {}
@@ -144,9 +151,11 @@ def sync_index(session: Session, index: MemberIndex, since_revision: int | None 
     for rows in member_batches(session, since_revision, batch):
         if not everyone:
             counts = active_pairing_counts(session, [r.id for r in rows])
-        keep = [row for row in rows if row.deleted_at is None and row.embedding is not None]
+        keep = [row for row in rows if row.deleted_at is None and row.embedding is not None
+                and (model_id is None or row.embedding_model == model_id)]
+        kept = {row.id for row in keep}
         for row in rows:
-            if row.deleted_at is not None or row.embedding is None:
+            if row.id not in kept:
                 index.remove(row.id)
         if keep:
             profiles = [to_profile(row, counts.get(row.id, 0)) for row in keep]
@@ -194,6 +203,12 @@ def live_rows_by_id(session: Session, member_ids: Sequence[int]) -> dict[int, Me
     rows = session.scalars(select(MemberRow).where(MemberRow.id.in_(list(member_ids) or [-1]),
                                                    MemberRow.deleted_at.is_(None)))
     return {row.id: row for row in rows}
+
+
+def embedding_model_of(session: Session, member_id: int) -> str | None:
+    """The model that made the member's stored vector (None: no vector)."""
+    return session.scalar(select(MemberRow.embedding_model).where(MemberRow.id == member_id,
+                                                                  MemberRow.embedding.is_not(None)))
 
 
 def is_held(session: Session, member_id: int) -> bool:

@@ -385,3 +385,16 @@ class WebhookAttempt(Base):
     error: Mapped[str | None] = mapped_column(String(200))
     milliseconds: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class StagedEmbedding(Base):
+    """A member's vector from a model the community is moving to (`peermatch embed --model`), kept apart
+    from `MemberRow.embedding` until every member has one, then switched in one transaction."""
+
+    __tablename__ = "staged_embeddings"
+
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    embedding_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -9,9 +9,11 @@ labelled peer-support text by ``python -m matcher.analysis.train_adapter``. The 
 the model knows; the second stresses the directions that separate support topics. The similarity
 of two narratives is ``z_a @ z_b`` (a cosine, in [-1, 1]).
 
-The fitted arrays are committed as ``matcher/text/artifacts/text_adapter.npz``. When that file is
-missing, or was fitted on another model's vectors, `TextScorer` falls back to plain embedding
-cosine and says so with an `AdapterUnavailableWarning`.
+Each model has its own fitted arrays, committed in ``matcher/text/artifacts/`` (`adapter_path_for`:
+``text_adapter.npz`` for all-MiniLM-L6-v2, ``text_adapter.<model>.npz`` for the others). An adapter
+records the model and vector length it was fitted on and is never applied to another model's
+vectors; without one, `TextScorer` falls back to plain embedding cosine and says so with an
+`AdapterUnavailableWarning`.
 """
 from __future__ import annotations
 
@@ -28,7 +30,15 @@ import numpy as np
 from matcher.text.embedding import normalise_rows
 
 ARTIFACT_DIR = Path(__file__).resolve().parent / "artifacts"
-DEFAULT_ADAPTER_PATH = ARTIFACT_DIR / "text_adapter.npz"
+DEFAULT_ADAPTER_PATH = ARTIFACT_DIR / "text_adapter.npz"     # all-MiniLM-L6-v2's (the first model's name kept)
+DEFAULT_ADAPTER_MODEL = "all-MiniLM-L6-v2"
+
+
+def adapter_path_for(model_id: str | None) -> Path:
+    """Where the committed adapter of `model_id` lives (it may not exist)."""
+    if not model_id or model_id == DEFAULT_ADAPTER_MODEL:
+        return DEFAULT_ADAPTER_PATH
+    return ARTIFACT_DIR / f"text_adapter.{model_id.replace('/', '_')}.npz"
 
 
 def short_hash(text: str) -> int:
@@ -90,16 +100,19 @@ ADAPTER_ENV = "PEERMATCH_TEXT_ADAPTER"   # a path to another adapter file, or "o
 
 
 @functools.cache
-def _service_adapter(setting: str) -> TextAdapter | None:
+def _service_adapter(setting: str, model_id: str | None) -> TextAdapter | None:
     if setting == "off":
         return None
-    path = Path(setting) if setting else DEFAULT_ADAPTER_PATH
+    path = Path(setting) if setting else adapter_path_for(model_id)
     return TextAdapter.load(path) if path.is_file() else None
 
 
 def service_adapter(model_id: str | None, dimension: int) -> TextAdapter | None:
-    """The adapter the service ranks with for this model's vectors, or None (plain embedding cosine)."""
-    adapter = _service_adapter(os.environ.get(ADAPTER_ENV, ""))
+    """The adapter the service ranks with for this model's vectors, or None (plain embedding cosine).
+
+    An adapter fitted on another model, or on vectors of another length, is never used.
+    """
+    adapter = _service_adapter(os.environ.get(ADAPTER_ENV, ""), model_id)
     if adapter is None or adapter.model_id != model_id or adapter.input_dimension != dimension:
         return None
     return adapter

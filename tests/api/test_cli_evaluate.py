@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import csv
 import json
+from unittest.mock import patch
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -104,3 +106,22 @@ def test_unknown_methods_and_unscorable_labels_are_rejected(run, labelled_csv, t
     lonely.write_text("text,label\nfirst,a\nsecond,b\n", encoding="utf-8")
     result = run("--data", str(lonely))
     assert result.exit_code == 1 and "nothing can be scored" in result.stderr
+
+
+def test_heldout_leaves_out_training_rows_whichever_text_columns_are_evaluated(labelled_csv):
+    """An adapter trained on title + text knows its rows by that joined text; evaluating the text column
+    alone must still leave those rows out (it once kept them all)."""
+    from api.cli.analysis import _select_rows
+    from matcher.analysis.evaluation import read_labelled_csv
+    from matcher.analysis.text_scorer import fit_adapter
+
+    joined, labels = read_labelled_csv(labelled_csv, ("title", "text"), "label")
+    trained = joined[::2]
+    vectors = np.random.default_rng(0).normal(size=(len(joined), 8))
+    adapter = fit_adapter(vectors, labels, model_id="toy", training_texts=trained,
+                          meta={"text_columns": [["title", "text"], ["text"]]})
+    texts, text_labels = read_labelled_csv(labelled_csv, ("text",), "label")
+    with patch("api.cli.analysis._shipped_adapter", return_value=adapter):
+        kept, _ = _select_rows(texts, text_labels, None, 0, True, "toy", str(labelled_csv), "label")
+        kept_joined, _ = _select_rows(joined, labels, None, 0, True, "toy", str(labelled_csv), "label")
+    assert kept == texts[1::2] and kept_joined == joined[1::2]

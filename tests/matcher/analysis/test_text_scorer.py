@@ -73,7 +73,8 @@ def test_scorer_uses_the_committed_adapter():
 
 @pytest.mark.parametrize("params, reason", [
     ({"adapter_path": "no/such/adapter.npz"}, "No text adapter"),
-    ({"model_id": "another-model"}, "fitted on all-MiniLM-L6-v2"),
+    ({"adapter_path": str(DEFAULT_ADAPTER_PATH), "model_id": "another-model"}, "fitted on all-MiniLM-L6-v2"),
+    ({"model_id": "another-model"}, "text_adapter.another-model.npz"),   # each model looks for its own
 ])
 def test_scorer_falls_back_to_plain_cosine_and_says_so(params, reason):
     vectors = normalise_rows(np.random.default_rng(2).normal(size=(4, 384)))
