@@ -7,6 +7,7 @@ from matcher.service.errors import SetupError
 from matcher.store import Session
 from matcher.store.engine import DEFAULT_DATABASE_URL, create_schema, make_engine
 from matcher.store.erasure import purge_erased
+from matcher.store.vector_search import pgvector_version
 from matcher.store.vectors import rebuild_vector_store, stored_vector_dimension, vector_store_dimension
 
 __all__ = ["DEFAULT_DATABASE_URL", "Database", "rebuild_vectors"]
@@ -39,6 +40,13 @@ class Database:
     def vector_dimension(self) -> int:
         """The pgvector store's dimension, or 0 when the database has none."""
         return stored_vector_dimension(self.engine)
+
+    def pgvector_version(self) -> str | None:
+        """The vector extension's version in this database (None: SQLite, or not installed)."""
+        if self.dialect != "postgresql":
+            return None
+        with self.session() as session:
+            return pgvector_version(session)
 
     def purge_erased(self) -> list[str]:
         """Rewrite the tables erasure touches so erased words leave the files too (`store.erasure.purge_erased`)."""

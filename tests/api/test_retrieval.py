@@ -49,7 +49,9 @@ def test_start_up_logs_which_retrieval_serves_suggestions(database_url, embedder
         with pytest.raises(SystemExit, match="pgvector retrieval needs PostgreSQL"):
             create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder, "RETRIEVAL": "pgvector"})
     else:
-        assert lines == ["suggestions: candidates retrieved in PostgreSQL with pgvector (HNSW, cosine, 432 dimensions)"]
+        assert lines == [
+            "suggestions: candidates retrieved in PostgreSQL with pgvector 0.8.5 (HNSW, cosine, 432 dimensions)",
+            "suggestions: pgvector serves, no members to time yet: pgvector, which needs no index in memory"]
         forced = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder,
                              "RETRIEVAL": "in-process"})
         assert forced.extensions["services"].retrieval == "in-process"
