@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
-from sqlalchemy import Float, and_, bindparam, false, func, not_, or_, select, tablesample, text
+from sqlalchemy import Float, and_, bindparam, false, func, literal_column, not_, or_, select, tablesample, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -206,10 +206,14 @@ def load_rows(session: Session, stmt, total: int | None = None) -> FilterSample:
                         np.array([row.free_capacity for row in rows], dtype=np.int64), summaries.view(np.uint64))
 
 
-def draw_filter_sample(session: Session, rows: int = SAMPLE_ROWS, version: int = -1) -> FilterSample:
-    """A `FilterSample` of about `rows` members (every member when the store holds fewer than twice that)."""
+def draw_filter_sample(session: Session, rows: int = SAMPLE_ROWS, version: int = -1,
+                       seed: int | None = None) -> FilterSample:
+    """A `FilterSample` of about `rows` members (every member when the store holds fewer than twice that);
+    `seed` makes the draw repeatable."""
     total = session.scalar(select(func.count()).select_from(member_filters)) or 0
-    table = member_filters if total <= 2 * rows else tablesample(member_filters, func.bernoulli(100.0 * rows / total))
+    table = (member_filters if total <= 2 * rows
+             else tablesample(member_filters, func.bernoulli(100.0 * rows / total),
+                         seed=None if seed is None else literal_column(str(int(seed)))))
     sample = load_rows(session, select_filters(table), total)
     sample.version = version
     return sample

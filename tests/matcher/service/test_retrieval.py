@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 import matcher.service.retrieval as retrieval
 from matcher.availability import coming_week_start, to_bitmap, utc_intervals, word_summary
 from matcher.config import MatchConfig
-from matcher.ranking import FILTERS, Ranking
+from matcher.ranking import FILTERS, Ranking, filter_masks, query_intervals
 from matcher.service.database import Database
+from matcher.service.errors import SetupError
 from matcher.service.index_state import IndexState
 from matcher.service.retrieval import InProcessRetriever, PgvectorRetriever, choose_retrieval
 from matcher.service.suggestions import exclusions_of, exposure_lookup
@@ -20,7 +21,7 @@ from matcher.states import ExclusionKind
 from matcher.store.engine import create_schema, make_engine
 from matcher.store.members import embedding_of, profile_of, touch
 from matcher.store.models import Exclusion, MemberRow, SuggestionEvent
-from matcher.store.vector_search import ScanPlan, vector_candidates
+from matcher.store.vector_search import ScanPlan, draw_filter_sample, vector_candidates, vector_filter_counts
 from tests.api.helpers import store_fixture_members
 
 SQL_FILTERS = FILTERS[:-1]   # availability runs in SQL too, but only to the 64-minute words of its summary
@@ -182,3 +183,55 @@ def test_the_iterative_hnsw_scan_lists_every_eligible_member_the_exact_scan_does
             assert [peer_id for peer_id, _, _ in hnsw] == [peer_id for peer_id, _, _ in exact]
             longest = max(longest, len(exact))
     assert longest > 40
+
+
+@pytest.mark.postgres
+def test_the_sql_filters_pass_every_member_the_exact_filters_pass_and_drop_most_others(fixture_engine):
+    """Availability in SQL is a superset: never an eligible member dropped, but the summary does drop members."""
+    config = MatchConfig()
+    state = IndexState(DIMENSION, config)
+    dropped_by_summary = 0
+    with Session(fixture_engine) as session:
+        index = state.refresh(session)
+        for member_id in index.ids[: index.size : 5].tolist():
+            query, embedding = index.get(member_id), index.embedding(member_id)
+            blocked, declined = exclusions_of(session, member_id)
+            _, _, keep = filter_masks(query, index, config, blocked, declined)
+            eligible = set(index.ids[: index.size][keep[: index.size]].tolist())
+            summary = word_summary(to_bitmap(query_intervals(query, index)))
+            listed = {peer_id for peer_id, _, _ in vector_candidates(session, query, embedding, blocked, declined,
+                                                                     summary, 10_000, ScanPlan(exact=True))}
+            assert eligible <= listed, member_id
+            dropped_by_summary += vector_filter_counts(session, query, blocked, declined, summary)["availability"]
+            session.rollback()
+    assert dropped_by_summary > 0
+
+
+@pytest.mark.postgres
+def test_estimated_counts_match_exact_ones_on_a_whole_sample_and_come_close_on_a_part(fixture_engine):
+    with Session(fixture_engine) as session:
+        whole = draw_filter_sample(session)
+        part = draw_filter_sample(session, rows=60, seed=3)
+        assert whole.complete and not part.complete and 0 < part.member_ids.size < 364
+        for member_id in (1, 50, 200):
+            query = profile_of(session, session.get(MemberRow, member_id))
+            blocked, declined = exclusions_of(session, member_id)
+            summary = word_summary(to_bitmap(utc_intervals(query.availability, query.timezone, coming_week_start())))
+            exact = vector_filter_counts(session, query, blocked, declined, summary)
+            passed = exact.pop("passed")
+            assert whole.estimate(session, query, blocked, declined, summary) == (exact, passed)
+            estimated, about = part.estimate(session, query, blocked, declined, summary)
+            assert {f: estimated[f] for f in ("self", "blocked", "declined")} == \
+                {f: exact[f] for f in ("self", "blocked", "declined")}   # looked up by id, so exact
+            assert abs(sum(estimated.values()) + about - 364) <= len(estimated)
+            assert all(abs(estimated[f] - exact[f]) <= 0.25 * 364 for f in exact)
+
+
+def test_an_old_pgvector_is_refused_when_asked_for_and_passed_over_with_a_warning_otherwise(caplog):
+    with pytest.raises(SetupError, match=r"pgvector 0\.6\.2.*0\.8\.3 or newer.*ALTER EXTENSION vector UPDATE"):
+        choose_retrieval("postgresql", DIMENSION, DIMENSION, "pgvector", "0.6.2")
+    caplog.set_level(logging.INFO, logger="matcher.service.retrieval")
+    assert choose_retrieval("postgresql", DIMENSION, DIMENSION, None, "0.8.2") == "in-process"
+    assert "this database has pgvector 0.8.2" in caplog.text and caplog.records[-1].levelname == "WARNING"
+    assert choose_retrieval("postgresql", DIMENSION, DIMENSION, None, "0.8.3") == "pgvector"
+    assert choose_retrieval("postgresql", DIMENSION, DIMENSION, None, "0.10.0") == "pgvector"
