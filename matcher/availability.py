@@ -178,7 +178,7 @@ def zone_offsets(tz: str, first_year: int | None = None, years: int = 4) -> tupl
     zone = ZoneInfo(tz)
     first_year = first_year or datetime.now(UTC).year - 1
     start = datetime(first_year, 1, 1, tzinfo=UTC)
-    offsets = {int((start + timedelta(hours=12 * i)).astimezone(zone).utcoffset().total_seconds() // 60)
+    offsets = {int((start + timedelta(hours=12 * i)).astimezone(zone).utcoffset() // timedelta(minutes=1))  # type: ignore[operator]
                for i in range(years * 366 * 2)}
     return min(offsets), max(offsets)
 
