@@ -27,7 +27,6 @@ from matcher.store.members import (
     embedding_of,
     live_member,
     profile_of,
-    rows_with_vectors,
     to_profile,
 )
 from matcher.store.vector_search import (
@@ -36,6 +35,7 @@ from matcher.store.vector_search import (
     FilterSample,
     ScanPlan,
     draw_filter_sample,
+    peers_with_vectors,
     vector_candidates,
     vector_filter_counts,
     version_tuple,
@@ -231,7 +231,7 @@ class PgvectorRetriever:
         """Load `peers` (id, similarity, free capacity) into `index`, with capacity as the store saw it."""
         free = {peer_id: free for peer_id, _, free in peers}
         order = {peer_id: i for i, peer_id in enumerate(free)}
-        found = sorted(rows_with_vectors(session, list(free)), key=lambda pair: order[pair[0].id])  # nearest first
+        found = sorted(peers_with_vectors(session, list(free)), key=lambda pair: order[pair[0].id])  # nearest first
         if found:   # members erased since they were listed are not found
             index.upsert_many([to_profile(row, row.capacity - free[row.id]) for row, _ in found],
                               np.stack([vector for _, vector in found]))

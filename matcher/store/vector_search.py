@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from matcher.availability import SUMMARY_WORDS, signed_words
 from matcher.profiles import ROLES, Member, roles_compatible
+from matcher.store.models import MemberRow
 from matcher.store.vectors import Vector, member_filters, member_vectors
 
 MIN_PGVECTOR = (0, 8, 3)   # iterative index scans (0.8.0) with the HNSW build and vacuum fixes of 0.8.1-0.8.3
@@ -225,3 +226,22 @@ def random_member_ids(session: Session, n: int) -> tuple[list[int], int]:
     ids = session.scalars(select(member_filters.c.member_id).where(member_filters.c.active)
                           .order_by(func.random()).limit(n)).all()
     return list(ids), total
+
+
+PROFILE_COLUMNS = ("id", "role", "languages", "timezone", "availability", "capacity", "topics", "status",
+                   "display_name", "intro", "preferred_languages", "preferred_topics", "needs_review", "theme")
+
+
+def peers_with_vectors(session: Session, member_ids: list[int]) -> list[tuple]:
+    """(plain row with what `to_profile` reads, service vector) of the stored members among `member_ids`.
+
+    The vectors come from the store, already adapted, in pgvector's binary form (``vector_send``:
+    two int16 then big-endian float4); narratives and raw embeddings are never read.
+    """
+    columns = MemberRow.__table__.columns
+    stmt = (select(*(columns[name] for name in PROFILE_COLUMNS), literal_column("''").label("narrative"),
+                   func.vector_send(member_vectors.c.embedding).label("vector"))
+            .join(member_vectors, member_vectors.c.member_id == columns["id"])
+            .where(columns["id"].in_(member_ids)))
+    return [(row, np.frombuffer(row.vector, dtype=">f4", offset=4).astype(np.float32))
+            for row in session.execute(stmt)]
