@@ -54,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             safety_path=app.config["SAFETY_CONFIG"], retrieval=app.config["RETRIEVAL"],
             ann_members=app.config["ANN_MIN_MEMBERS"], ann_calibration=app.config["ANN_CALIBRATION"])
     except SetupError as exc:
+        app.extensions["database"].dispose()   # no pooled connection outlives an app that did not start
         raise SystemExit(str(exc)) from exc
     _init_api(app)
     return app

@@ -45,7 +45,10 @@ log = logging.getLogger(__name__)
 
 RETRIEVALS = ("in-process", "pgvector")
 MAX_SCORED = 1000      # peers the pgvector retrieval loads at most per suggestion (and hnsw.ef_search's limit)
-EXACT_SCAN_BELOW = 5000   # members passing the filters up to which PostgreSQL scans them exactly (measured: README)
+# An exact scan reads every stored vector (cost ~ members); HNSW visits ~ list / selectivity rows (cost ~
+# list * members / passing). Measured at 100k (README): they cost the same near 25 passing members per row
+# listed, whatever the size, so below that PostgreSQL scans exactly.
+EXACT_SCAN_PER_LISTED = 25
 MAX_SCAN_TUPLES = 2_000_000   # rows an iterative HNSW scan may visit at most
 
 
@@ -126,7 +129,7 @@ class PgvectorRetriever:
     """Ranks the nearest peers that pass every SQL filter, scoring them until the top k is certain.
 
     PostgreSQL lists candidates nearest first: through HNSW with an iterative scan sized from the
-    filters' selectivity, or an exact scan when at most `exact_below` members pass them
+    filters' selectivity, or an exact scan when few members pass them (see `scan_plan`)
     (`matcher.store.vector_search`); they are scored in growing batches by `matcher.ranking.rank`.
     When the list is used up before the ranking is certain, a four times longer one is asked for,
     up to `MAX_SCORED` peers (past that the ranking is marked ``certain=False``). `filtered_out`
@@ -136,7 +139,7 @@ class PgvectorRetriever:
 
     name = "pgvector"
 
-    def __init__(self, config: MatchConfig, dimension: int, exact_below: int = EXACT_SCAN_BELOW) -> None:
+    def __init__(self, config: MatchConfig, dimension: int, exact_below: int | None = None) -> None:
         self.config, self.dimension, self.exact_below = config, dimension, exact_below
         self._sample: FilterSample | None = None
 
@@ -186,9 +189,10 @@ class PgvectorRetriever:
         return sample
 
     def scan_plan(self, passing: int, limit: int) -> ScanPlan:
-        """Exact when few members pass the filters; else HNSW, visiting enough rows to find `limit`
-        passing ones at the estimated selectivity (four times over, for the estimate's error)."""
-        if passing <= self.exact_below:
+        """Exact when few members pass the filters (`exact_below`, default `EXACT_SCAN_PER_LISTED` x
+        `limit`); else HNSW, visiting enough rows to find `limit` passing ones at the estimated
+        selectivity (four times over, for the estimate's error)."""
+        if passing <= (EXACT_SCAN_PER_LISTED * limit if self.exact_below is None else self.exact_below):
             return ScanPlan(exact=True)
         total = self._sample.total if self._sample is not None else passing
         share = max(passing / max(total, 1), 1e-4)
