@@ -129,8 +129,8 @@ class PgvectorRetriever:
     """Ranks the nearest peers that pass every SQL filter, scoring them until the top k is certain.
 
     PostgreSQL lists candidates nearest first: through HNSW with an iterative scan sized from the
-    filters' selectivity, or an exact scan when few members pass them (see `scan_plan`)
-    (`matcher.store.vector_search`); they are scored in growing batches by `matcher.ranking.rank`.
+    filters' selectivity, or an exact scan when few members pass them (`scan_plan`,
+    `matcher.store.vector_search`); they are scored in growing batches by `matcher.ranking.rank`.
     When the list is used up before the ranking is certain, a four times longer one is asked for,
     up to `MAX_SCORED` peers (past that the ranking is marked ``certain=False``). `filtered_out`
     is estimated from a sample of the store cached per index version (exact with `counts`, one
@@ -158,8 +158,8 @@ class PgvectorRetriever:
             passed = removed.pop("passed")
         else:
             removed, passed = self.filter_sample(session).estimate(session, query, blocked, declined, summary)
-        limit = max(8 * k, 128)
-        plan, scans = self.scan_plan(passed, limit), []
+        limit, stored = max(8 * k, 128), sum(removed.values()) + passed
+        plan, scans = self.scan_plan(passed, stored, limit), []
         while True:
             scans.append("exact" if plan.exact else "hnsw")
             nearest = vector_candidates(session, query, embedding, blocked, declined, summary, limit, plan)
@@ -167,8 +167,9 @@ class PgvectorRetriever:
             ranking, certain = self._score_nearest(session, query, embedding, index, nearest, listed_all, k, exposure)
             if certain or len(index) > MAX_SCORED or limit >= MAX_SCORED:
                 break
+            listed_short = len(nearest) < limit   # HNSW hit max_scan_tuples, or listed all: scan exactly now
             limit = min(4 * limit, MAX_SCORED)
-            plan = ScanPlan(exact=True) if plan.exact or len(nearest) < limit // 4 else self.scan_plan(passed, limit)
+            plan = ScanPlan(exact=True) if plan.exact or listed_short else self.scan_plan(passed, stored, limit)
         ranking.filtered_out = {**removed, "availability": removed["availability"]
                                 + ranking.filtered_out["availability"]}
         ranking.extra.update(search="pgvector", scored=len(index) - 1, scan="+".join(dict.fromkeys(scans)),
@@ -188,14 +189,13 @@ class PgvectorRetriever:
             sample = self._sample = draw_filter_sample(session, version=version)
         return sample
 
-    def scan_plan(self, passing: int, limit: int) -> ScanPlan:
+    def scan_plan(self, passing: int, stored: int, limit: int) -> ScanPlan:
         """Exact when few members pass the filters (`exact_below`, default `EXACT_SCAN_PER_LISTED` x
         `limit`); else HNSW, visiting enough rows to find `limit` passing ones at the estimated
         selectivity (four times over, for the estimate's error)."""
         if passing <= (EXACT_SCAN_PER_LISTED * limit if self.exact_below is None else self.exact_below):
             return ScanPlan(exact=True)
-        total = self._sample.total if self._sample is not None else passing
-        share = max(passing / max(total, 1), 1e-4)
+        share = max(passing / max(stored, 1), 1e-4)
         return ScanPlan(exact=False, ef_search=min(max(limit, 40), 1000),
                         max_scan_tuples=int(min(max(4 * limit / share, 20_000), MAX_SCAN_TUPLES)))
 
