@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         RETRIEVAL=None,         # in-process | pgvector; None: PEERMATCH_RETRIEVAL, else what the database has
         ANN_MIN_MEMBERS=None,   # None: PEERMATCH_ANN_MIN_MEMBERS (default off)
         ANN_CALIBRATION=None,
+        PROXY_FIX=None,         # proxies in front that X-Forwarded-* is trusted from; None: PEERMATCH_PROXY_FIX (0)
         **docs_settings(),
     )
     if test_config:
@@ -53,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
             safety_path=app.config["SAFETY_CONFIG"], retrieval=app.config["RETRIEVAL"],
             ann_members=app.config["ANN_MIN_MEMBERS"], ann_calibration=app.config["ANN_CALIBRATION"])
     except SetupError as exc:
+        app.extensions["database"].dispose()   # no pooled connection outlives an app that did not start
         raise SystemExit(str(exc)) from exc
     _init_api(app)
     return app
@@ -116,6 +118,7 @@ def _init_api(app: Flask) -> None:
     from api.front import init_front
     from api.health import init_health
     from api.pages import init_pages
+    from api.proxy import init_proxy_fix
     from api.rate_limits import init_rate_limits
     from api.request_checks import init_request_checks
     from api.schemas import MAX_ID, ErrorSchema
@@ -144,3 +147,4 @@ def _init_api(app: Flask) -> None:
     init_pages(app)
     init_health(app)
     init_front(app)
+    init_proxy_fix(app)

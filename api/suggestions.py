@@ -29,6 +29,7 @@ def suggestions(args, member_id):
     if coordinator_view and not caller().sees_everyone:
         raise ApiError(403, "forbidden", "Only coordinators may see the coordinator view.", "view")
     answer = suggest(g.db, services(), member_id, args["k"], coordinator_view=coordinator_view,
-                     record=request.method != "HEAD")   # a HEAD shows no one any peer
+                     record=request.method != "HEAD",   # a HEAD shows no one any peer
+                     counts=args.get("explain") == "counts")
     g.db.commit()
     return answer

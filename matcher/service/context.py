@@ -7,10 +7,12 @@ import os
 from dataclasses import dataclass
 
 from matcher.config import MatchConfig, load_config
+from matcher.index import MemberIndex
 from matcher.service.database import Database
 from matcher.service.errors import SetupError
 from matcher.service.index_state import IndexState
 from matcher.service.retrieval import InProcessRetriever, PgvectorRetriever, Retriever, choose_retrieval
+from matcher.service.retrieval_choice import RetrievalChoice, choose_by_measurement
 from matcher.text.adapter import service_dimension
 from matcher.text.embedding import Embedder, ModelUnavailableError
 from matcher.text.safety import SafetyConfig, SafetyScreen
@@ -27,6 +29,7 @@ class Services:
     safety: SafetyScreen
     index: IndexState
     retriever: Retriever
+    choice: RetrievalChoice | None = None   # how the retrieval was chosen (`/readyz` reports it)
 
     @property
     def retrieval(self) -> str:
@@ -83,12 +86,24 @@ def build_services(database: Database, *, embedder: Embedder | None = None, conf
     safety_path = safety_path or os.environ.get("PEERMATCH_SAFETY")
     safety = SafetyScreen(embedder, SafetyConfig.load(safety_path) if safety_path else None)
     dimension = service_dimension(embedder.model_id, embedder.dimension)
+    wanted = retrieval or os.environ.get("PEERMATCH_RETRIEVAL")
     chosen = choose_retrieval(database.dialect, database.fit_vector_store(dimension, embedder.model_id), dimension,
-                              retrieval or os.environ.get("PEERMATCH_RETRIEVAL"))
-    ann_setting = ann_members if ann_members is not None else os.environ.get("PEERMATCH_ANN_MIN_MEMBERS",
-                                                                             DEFAULT_ANN_MIN_MEMBERS)
-    state = IndexState(dimension, config, ann_min_members(ann_setting) if chosen == "in-process" else None,
-                       ann_calibration, embedder.model_id)
-    retriever: Retriever = (PgvectorRetriever(config, dimension, embedder.model_id) if chosen == "pgvector"
-                            else InProcessRetriever(state, config))
-    return Services(embedder, config, safety, state, retriever)
+                              wanted, database.pgvector_version())
+    state = IndexState(dimension, config, None, ann_calibration, embedder.model_id)
+    pgvector = PgvectorRetriever(config, dimension, embedder.model_id)
+    in_process = InProcessRetriever(state, config)
+    if chosen == "pgvector" and not wanted:
+        with database.session() as session:
+            choice = choose_by_measurement(session, pgvector, in_process)
+    else:
+        choice = RetrievalChoice(chosen, f"PEERMATCH_RETRIEVAL={wanted}" if wanted
+                                 else "the database has no usable pgvector store (see the start-up log)")
+    if choice.name == "in-process":
+        ann_setting = ann_members if ann_members is not None else os.environ.get("PEERMATCH_ANN_MIN_MEMBERS",
+                                                                                 DEFAULT_ANN_MIN_MEMBERS)
+        state.ann_min_members = ann_min_members(ann_setting)
+    else:
+        state.index = MemberIndex(dimension)   # what timing it loaded, pgvector does not need
+        state.version = -1
+    retriever: Retriever = pgvector if choice.name == "pgvector" else in_process
+    return Services(embedder, config, safety, state, retriever, choice)

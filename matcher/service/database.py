@@ -8,6 +8,7 @@ from matcher.store import Session
 from matcher.store.engine import DEFAULT_DATABASE_URL, create_schema, make_engine
 from matcher.store.erasure import purge_erased
 from matcher.store.reembedding import other_models_stored, resize_vector_store
+from matcher.store.vector_search import pgvector_version
 from matcher.store.vectors import (
     forget_vector_dimension,
     rebuild_vector_store,
@@ -62,6 +63,13 @@ class Database:
             session.commit()
         forget_vector_dimension(self.engine)
         return self.vector_dimension()
+
+    def pgvector_version(self) -> str | None:
+        """The vector extension's version in this database (None: SQLite, or not installed)."""
+        if self.dialect != "postgresql":
+            return None
+        with self.session() as session:
+            return pgvector_version(session)
 
     def purge_erased(self) -> list[str]:
         """Rewrite the tables erasure touches so erased words leave the files too (`store.erasure.purge_erased`)."""

@@ -13,6 +13,8 @@ def readiness(session: Session, services: Services) -> tuple[bool, dict[str, dic
     checks = {"model": check_model(services)}
     checks["database"], version = check_database(session)
     checks["index"] = check_index(session, services, version)
+    if services.choice is not None:
+        checks["index"]["choice"] = services.choice.as_dict()
     return all(check["ok"] for check in checks.values()), checks
 
 

@@ -8,25 +8,48 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Protocol
 
 import numpy as np
 
 from matcher.ann import rank_nearest
+from matcher.availability import to_bitmap, word_summary
 from matcher.config import MatchConfig
 from matcher.index import MemberIndex, UnknownMemberError
 from matcher.profiles import Member
-from matcher.ranking import Exposure, Ranking, rank
+from matcher.ranking import Exposure, Ranking, query_intervals, rank
 from matcher.service.errors import SetupError
 from matcher.service.index_state import IndexState
 from matcher.store import Session
-from matcher.store.members import embedding_of, live_member, profile_of, rows_with_vectors, to_profile
-from matcher.store.vectors import vector_candidates, vector_filter_counts
+from matcher.store.members import (
+    current_version,
+    embedding_of,
+    live_member,
+    profile_of,
+    to_profile,
+)
+from matcher.store.vector_search import (
+    MIN_PGVECTOR,
+    SAMPLE_SECONDS,
+    FilterSample,
+    ScanPlan,
+    draw_filter_sample,
+    peers_with_vectors,
+    vector_candidates,
+    vector_filter_counts,
+    version_tuple,
+)
 
 log = logging.getLogger(__name__)
 
 RETRIEVALS = ("in-process", "pgvector")
 MAX_SCORED = 1000      # peers the pgvector retrieval loads at most per suggestion (and hnsw.ef_search's limit)
+# An exact scan reads every stored vector (cost ~ members); HNSW visits ~ list / selectivity rows (cost ~
+# list * members / passing). Measured at 100k (README): they cost the same near 25 passing members per row
+# listed, whatever the size, so below that PostgreSQL scans exactly.
+EXACT_SCAN_PER_LISTED = 25
+MAX_SCAN_TUPLES = 2_000_000   # rows an iterative HNSW scan may visit at most
 
 
 class Retriever(Protocol):
@@ -35,13 +58,18 @@ class Retriever(Protocol):
     name: str
 
     def rank(self, session: Session, member_id: int, k: int, blocked: set[int], declined: set[int],
-             exposure: Exposure, exact: bool = False) -> Ranking:
-        """The `k` best peers; raises `UnknownMemberError` for a member without a vector."""
+             exposure: Exposure, exact: bool = False, counts: bool = False) -> Ranking:
+        """The `k` best peers; raises `UnknownMemberError` for a member without a vector.
+
+        `exact`: never search approximately; `counts`: count `filtered_out` over every member exactly.
+        """
         ...
 
 
-def choose_retrieval(dialect: str, stored_dimension: int, dimension: int, wanted: str | None = None) -> str:
-    """`wanted`, or pgvector when the database has a vector store of this dimension; logs the choice.
+def choose_retrieval(dialect: str, stored_dimension: int, dimension: int, wanted: str | None = None,
+                     pgvector_version: str | None = None) -> str:
+    """`wanted`, or pgvector when the database has a vector store of this dimension and a pgvector new
+    enough (`MIN_PGVECTOR`); logs the choice. `choose_by_measurement` may still pick in-process later.
 
     Raises
     ------
@@ -49,9 +77,20 @@ def choose_retrieval(dialect: str, stored_dimension: int, dimension: int, wanted
     """
     if wanted not in (None, *RETRIEVALS):
         raise SetupError(f"Unknown retrieval {wanted!r}; use one of {', '.join(RETRIEVALS)}.")
+    too_old = (stored_dimension == dimension and pgvector_version is not None
+               and version_tuple(pgvector_version) < MIN_PGVECTOR)
+    if too_old and wanted != "in-process":
+        advice = (f"this database has pgvector {pgvector_version}, and peermatch needs "
+                  f"{'.'.join(map(str, MIN_PGVECTOR))} or newer (iterative index scans; the HNSW build and vacuum "
+                  f"fixes of 0.8.1-0.8.3): install a newer pgvector on the server and run "
+                  f"'ALTER EXTENSION vector UPDATE;' in this database, or set PEERMATCH_RETRIEVAL=in-process")
+        if wanted == "pgvector":
+            raise SetupError(f"pgvector retrieval refused: {advice}.")
+        log.warning("suggestions: candidates retrieved from the in-process index, because %s", advice)
+        return "in-process"
     if stored_dimension == dimension and wanted != "in-process":
-        log.info("suggestions: candidates retrieved in PostgreSQL with pgvector (HNSW, cosine, %s dimensions)",
-                 dimension)
+        log.info("suggestions: candidates retrieved in PostgreSQL with pgvector %s (HNSW, cosine, %s dimensions)",
+                 pgvector_version or "", dimension)
         return "pgvector"
     if wanted == "pgvector":
         raise SetupError(f"pgvector retrieval needs PostgreSQL with a vector store of {dimension} dimensions; "
@@ -71,7 +110,7 @@ class InProcessRetriever:
         self.state, self.config = state, config
 
     def rank(self, session: Session, member_id: int, k: int, blocked: set[int], declined: set[int],
-             exposure: Exposure, exact: bool = False) -> Ranking:
+             exposure: Exposure, exact: bool = False, counts: bool = False) -> Ranking:
         index = self.state.refresh(session)
         query, embedding = index.get(member_id), index.embedding(member_id)
         calibration = self.state.calibration
@@ -87,43 +126,79 @@ class InProcessRetriever:
 
 
 class PgvectorRetriever:
-    """Ranks the nearest peers that pass the SQL filters, scoring them until the top k is certain.
+    """Ranks the nearest peers that pass every SQL filter, scoring them until the top k is certain.
 
-    PostgreSQL lists candidates nearest first (HNSW; an exact scan when the filters leave too few
-    of HNSW's list); they are scored in growing batches. When the list is used up before the
-    ranking is certain, a four times longer one is asked for, up to `MAX_SCORED` peers (past that
-    the ranking is marked ``certain=False``). `filtered_out` counts the SQL filters over every
-    member; `availability` and `candidates` count the peers scored.
+    PostgreSQL lists candidates nearest first: through HNSW with an iterative scan sized from the
+    filters' selectivity, or an exact scan when few members pass them (`scan_plan`,
+    `matcher.store.vector_search`); they are scored in growing batches by `matcher.ranking.rank`.
+    When the list is used up before the ranking is certain, a four times longer one is asked for,
+    up to `MAX_SCORED` peers (past that the ranking is marked ``certain=False``). `filtered_out`
+    is estimated from a sample of the store cached per index version (exact with `counts`, one
+    pass over every member); `availability` adds the exact minute check over the peers scored.
     """
 
     name = "pgvector"
 
-    def __init__(self, config: MatchConfig, dimension: int, model_id: str | None = None) -> None:
-        self.config, self.dimension, self.model_id = config, dimension, model_id
+    def __init__(self, config: MatchConfig, dimension: int, model_id: str | None = None,
+                 exact_below: int | None = None) -> None:
+        self.config, self.dimension, self.model_id, self.exact_below = config, dimension, model_id, exact_below
+        self._sample: FilterSample | None = None
 
     def rank(self, session: Session, member_id: int, k: int, blocked: set[int], declined: set[int],
-             exposure: Exposure, exact: bool = False) -> Ranking:
+             exposure: Exposure, exact: bool = False, counts: bool = False) -> Ranking:
         row = live_member(session, member_id)
         embedding = None if row is None else embedding_of(row)
         if row is None or embedding is None or (self.model_id is not None and row.embedding_model != self.model_id):
             raise UnknownMemberError(member_id)
         query = profile_of(session, row)
-        counts = vector_filter_counts(session, query, blocked, declined)
         index = MemberIndex(self.dimension)
         index.upsert(query, embedding)
-        limit, exact_scan = max(8 * k, 128), False
+        summary = word_summary(to_bitmap(query_intervals(query, index)))
+        if counts:
+            removed = vector_filter_counts(session, query, blocked, declined, summary)
+            passed = removed.pop("passed")
+        else:
+            removed, passed = self.filter_sample(session).estimate(session, query, blocked, declined, summary)
+        limit, stored = max(8 * k, 128), sum(removed.values()) + passed
+        plan, scans = self.scan_plan(passed, stored, limit), []
         while True:
-            nearest = vector_candidates(session, query, embedding, blocked, declined, limit, exact_scan)
-            listed_all = len(nearest) >= counts["passed"]
+            scans.append("exact" if plan.exact else "hnsw")
+            nearest = vector_candidates(session, query, embedding, blocked, declined, summary, limit, plan)
+            listed_all = plan.exact and len(nearest) < limit
             ranking, certain = self._score_nearest(session, query, embedding, index, nearest, listed_all, k, exposure)
             if certain or len(index) > MAX_SCORED or limit >= MAX_SCORED:
                 break
-            exact_scan, limit = exact_scan or len(nearest) < limit, min(4 * limit, MAX_SCORED)
-        ranking.filtered_out = {**{name: n for name, n in counts.items() if name != "passed"},
-                                "availability": ranking.filtered_out["availability"]}
-        ranking.extra.update(search="pgvector", scored=len(index) - 1, scan="exact" if exact_scan else "hnsw",
-                             certain=certain)
+            listed_short = len(nearest) < limit   # HNSW hit max_scan_tuples, or listed all: scan exactly now
+            limit = min(4 * limit, MAX_SCORED)
+            plan = ScanPlan(exact=True) if plan.exact or listed_short else self.scan_plan(passed, stored, limit)
+        ranking.filtered_out = {**removed, "availability": removed["availability"]
+                                + ranking.filtered_out["availability"]}
+        ranking.extra.update(search="pgvector", scored=len(index) - 1, scan="+".join(dict.fromkeys(scans)),
+                             certain=certain, counts="exact" if counts or self._sample_complete else "estimated")
         return ranking
+
+    @property
+    def _sample_complete(self) -> bool:
+        return self._sample is not None and self._sample.complete
+
+    def filter_sample(self, session: Session) -> FilterSample:
+        """The cached sample of the store's filter columns, drawn again when the index version moved
+        (at most once a minute for a store larger than the sample)."""
+        version, sample = current_version(session), self._sample
+        if sample is None or (sample.version != version
+                              and (sample.complete or time.monotonic() - sample.drawn_at > SAMPLE_SECONDS)):
+            sample = self._sample = draw_filter_sample(session, version=version)
+        return sample
+
+    def scan_plan(self, passing: int, stored: int, limit: int) -> ScanPlan:
+        """Exact when few members pass the filters (`exact_below`, default `EXACT_SCAN_PER_LISTED` x
+        `limit`); else HNSW, visiting enough rows to find `limit` passing ones at the estimated
+        selectivity (four times over, for the estimate's error)."""
+        if passing <= (EXACT_SCAN_PER_LISTED * limit if self.exact_below is None else self.exact_below):
+            return ScanPlan(exact=True)
+        share = max(passing / max(stored, 1), 1e-4)
+        return ScanPlan(exact=False, ef_search=min(max(limit, 40), 1000),
+                        max_scan_tuples=int(min(max(4 * limit / share, 20_000), MAX_SCAN_TUPLES)))
 
     def _score_nearest(self, session: Session, query: Member, embedding: np.ndarray, index: MemberIndex,
                        nearest: list[tuple[int, float, int]], listed_all: bool, k: int,
@@ -163,7 +238,7 @@ class PgvectorRetriever:
         (only members with a vector of `model_id`, when given)."""
         free = {peer_id: free for peer_id, _, free in peers}
         order = {peer_id: i for i, peer_id in enumerate(free)}
-        found = sorted(rows_with_vectors(session, list(free), model_id),
+        found = sorted(peers_with_vectors(session, list(free), model_id),
                        key=lambda pair: order[pair[0].id])  # nearest first
         if found:   # members erased since they were listed are not found
             index.upsert_many([to_profile(row, row.capacity - free[row.id]) for row, _ in found],

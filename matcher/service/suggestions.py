@@ -66,7 +66,7 @@ def exposure_lookup(session: Session, hours: int, asker: int | None = None) -> C
 
 
 def suggest(session: Session, services: Services, member_id: int, k: int, *, coordinator_view: bool = False,
-            record: bool = True, exact: bool = False) -> Suggestions:
+            record: bool = True, exact: bool = False, counts: bool = False) -> Suggestions:
     """Rank peers for a stored member and (when `record`) note who was shown, for exposure spreading.
 
     Parameters
@@ -76,6 +76,7 @@ def suggest(session: Session, services: Services, member_id: int, k: int, *, coo
     coordinator_view : add the best-matching sentence of both narratives to each explanation.
     record : store the suggestion events (a member being shown peers; an operator's look is not).
     exact : never search approximately, even when a calibrated graph is there.
+    counts : count `filtered_out` exactly over every member (pgvector otherwise estimates them).
     """
     if is_held(session, member_id):
         raise HeldForReviewError(f"Member {member_id} is held for a coordinator's review, so no peers are suggested "
@@ -84,7 +85,7 @@ def suggest(session: Session, services: Services, member_id: int, k: int, *, coo
     check_same_model(session, services, member_id)
     blocked, declined = exclusions_of(session, member_id)
     exposure = exposure_lookup(session, services.config.exposure_window_hours, member_id)
-    ranking = services.retriever.rank(session, member_id, k, blocked, declined, exposure, exact)
+    ranking = services.retriever.rank(session, member_id, k, blocked, declined, exposure, exact, counts)
     if record:
         record_suggestions(session, member_id, [s.member_id for s in ranking.suggestions], ranking.config_digest)
     rows = live_rows_by_id(session, [member_id, *(s.member_id for s in ranking.suggestions)])
@@ -121,6 +122,7 @@ def matched_sentences(narrative: str | None, peer_narrative: str | None, service
 def search_of(ranking: Ranking) -> dict:
     """The `search` part of the answer from what the ranking recorded about how it was found."""
     extra = ranking.extra
-    kept: dict[str, tuple[str, ...]] = {"ann": ("examined", "recall_at_10"), "pgvector": ("certain", "scored")}
+    kept: dict[str, tuple[str, ...]] = {"ann": ("examined", "recall_at_10"),
+                                        "pgvector": ("certain", "scored", "scan", "counts")}
     keep = kept.get(str(extra.get("search")), ())
     return {"method": extra.get("search", "exact"), **{key: extra[key] for key in keep if key in extra}}

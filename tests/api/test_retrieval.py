@@ -49,9 +49,53 @@ def test_start_up_logs_which_retrieval_serves_suggestions(database_url, embedder
         with pytest.raises(SystemExit, match="pgvector retrieval needs PostgreSQL"):
             create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder, "RETRIEVAL": "pgvector"})
     else:
-        assert lines == ["suggestions: candidates retrieved in PostgreSQL with pgvector (HNSW, cosine, 432 dimensions)"]
+        assert lines == [
+            "suggestions: candidates retrieved in PostgreSQL with pgvector 0.8.5 (HNSW, cosine, 432 dimensions)",
+            "suggestions: pgvector serves, no members to time yet: pgvector, which needs no index in memory"]
         forced = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder,
                              "RETRIEVAL": "in-process"})
         assert forced.extensions["services"].retrieval == "in-process"
         forced.extensions["db_engine"].dispose()
+    app.extensions["db_engine"].dispose()
+
+
+def test_start_up_times_both_retrievals_and_readyz_reports_the_choice(database_url, embedder, member_body):
+    first = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder,
+                        "RATE_LIMIT_WRITES": "1000 per minute"})
+    client = first.test_client()
+    from sqlalchemy.orm import Session
+
+    from matcher.store.keys import create_api_key
+    with Session(first.extensions["db_engine"]) as session:
+        _, key = create_api_key(session, "onboarding", "choice")
+        session.commit()
+    for i in range(12):
+        create(client, {"Authorization": f"Bearer {key}"},
+               member_body(role=("seeker", "supporter", "peer")[i % 3], display_name=f"M{i}"))
+    first.extensions["db_engine"].dispose()
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
+    choice = app.test_client().get("/readyz").json["checks"]["index"]["choice"]
+    services = app.extensions["services"]
+    assert choice["chosen"] == services.retrieval
+    if app.extensions["db_engine"].dialect.name == "sqlite":
+        assert choice == {"chosen": "in-process",
+                          "reason": "the database has no usable pgvector store (see the start-up log)"}
+    else:
+        measured = choice["measured"]
+        assert set(measured) == {"pgvector_p50_ms", "in_process_p50_ms", "in_process_load_ms"}
+        faster = "pgvector" if measured["pgvector_p50_ms"] <= measured["in_process_p50_ms"] else "in-process"
+        assert choice["chosen"] == faster and "the faster over 8 random members of 12" in choice["reason"]
+    app.extensions["db_engine"].dispose()
+
+
+def test_an_old_pgvector_stops_a_pgvector_start_and_is_passed_over_otherwise(database_url, embedder, monkeypatch):
+    from matcher.service.database import Database
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pgvector lives in PostgreSQL")
+    monkeypatch.setattr(Database, "pgvector_version", lambda self: "0.6.2")
+    with pytest.raises(SystemExit, match=r"pgvector 0\.6\.2, and peermatch needs 0\.8\.3 or newer"):
+        create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder, "RETRIEVAL": "pgvector"})
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
+    assert app.extensions["services"].retrieval == "in-process"
     app.extensions["db_engine"].dispose()

@@ -249,3 +249,16 @@ def test_exposure_lookup_asks_the_database_once_per_member_and_request(app, clie
         assert recent([grief["id"], never["id"]]) == {grief["id"]: 1, never["id"]: 0}
         assert recent([never["id"], cancer["id"]]) == {never["id"]: 0, cancer["id"]: 1}
     assert asked == [[grief["id"], never["id"]], [cancer["id"]]]
+
+
+def test_explain_counts_asks_for_exact_counts_and_small_communities_get_them_anyway(app, client, keys, member_body):
+    seeker, *_ = people(client, keys, member_body)
+    url, h = f"/api/v1/members/{seeker['id']}/suggestions", keys["onboarding"]
+    plain, counted = client.get(url, headers=h).json, client.get(url + "?explain=counts", headers=h).json
+    assert counted["filtered_out"] == plain["filtered_out"]
+    assert counted["filtered_out"]["availability"] == 1 and counted["filtered_out"]["self"] == 1
+    if app.extensions["services"].retrieval == "pgvector":
+        assert counted["search"]["counts"] == "exact" and plain["search"]["counts"] == "exact"   # a whole sample
+        assert plain["search"]["scan"] == "exact"   # four members pass: no HNSW
+    bad = client.get(url + "?explain=everything", headers=h)
+    assert bad.status_code == 422 and bad.json["field"] == "explain"

@@ -199,3 +199,39 @@ def test_a_window_ending_when_it_starts_is_the_whole_day_from_then():
     # the night Europe springs forward has 23 hours: Saturday 12:00 to Sunday 12:00 Berlin is 23 h of UTC
     sat = 5 * 1440
     assert utc_intervals([w("sat", "12:00", "12:00")], "Europe/Berlin", EU_DST_WEEK) == [(sat + 660, sat + 660 + 1380)]
+
+
+SHIFTING_ZONES = ("Europe/Berlin", "America/New_York", "Australia/Sydney", "Australia/Lord_Howe", "Pacific/Chatham",
+                  "Africa/Casablanca", "America/Santiago", "Antarctica/Troll", "America/St_Johns", "Asia/Tehran",
+                  "Europe/London", "Pacific/Auckland", "America/Havana", "Asia/Kolkata", "UTC")
+
+
+def test_the_any_week_summary_holds_every_week_s_summary_so_sql_never_drops_an_overlapping_member():
+    """The SQL availability filter's superset: for each zone and every Monday of two years (DST weeks
+    included), the week's own 64-minute words are all in the stored summary; short windows at the
+    hours clocks change, windows across midnight and whole days included."""
+    from datetime import timedelta
+
+    from matcher.availability import any_week_summary, known_zones, word_summary
+
+    rng = np.random.default_rng(7)
+    zones = [*SHIFTING_ZONES, *rng.choice(sorted(known_zones()), size=30, replace=False)]
+    windows = [w("sun", "02:00", "02:30"), w("sun", "01:30", "03:15"), w("sat", "23:50", "00:20"),
+               w("mon", "00:00", "00:30"), w("wed", "18:00", "18:00"), w("fri", "03:00", "04:00"),
+               w("sun", "23:00", "01:00")]
+    weeks = [date(2026, 1, 5) + timedelta(weeks=i) for i in range(104)]
+    for zone in zones:
+        for window in windows:
+            stored = any_week_summary([window], zone)
+            for week in weeks:
+                summary = word_summary(to_bitmap(utc_intervals([window], zone, week)))
+                assert np.array_equal(summary & stored, summary), (zone, window, week)
+    exact = word_summary(to_bitmap(utc_intervals(windows, "UTC", PLAIN_WEEK)))
+    assert np.array_equal(any_week_summary(windows, "UTC"), exact)   # no offset changes: nothing added
+
+
+def test_the_any_week_summary_is_narrow_enough_to_filter():
+    from matcher.availability import any_week_summary
+
+    evening = any_week_summary([w("tue", "19:00", "20:00")], "Europe/Berlin")
+    assert 1 <= int(np.bitwise_count(evening).sum()) <= 3   # an hour, widened by the one-hour DST shift

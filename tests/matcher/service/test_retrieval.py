@@ -9,19 +9,22 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import matcher.service.retrieval as retrieval
+from matcher.availability import coming_week_start, to_bitmap, utc_intervals, word_summary
 from matcher.config import MatchConfig
-from matcher.ranking import FILTERS, Ranking
+from matcher.ranking import FILTERS, Ranking, filter_masks, query_intervals
 from matcher.service.database import Database
+from matcher.service.errors import SetupError
 from matcher.service.index_state import IndexState
 from matcher.service.retrieval import InProcessRetriever, PgvectorRetriever, choose_retrieval
 from matcher.service.suggestions import exclusions_of, exposure_lookup
 from matcher.states import ExclusionKind
 from matcher.store.engine import create_schema, make_engine
-from matcher.store.members import touch
+from matcher.store.members import embedding_of, profile_of, touch
 from matcher.store.models import Exclusion, MemberRow, SuggestionEvent
+from matcher.store.vector_search import ScanPlan, draw_filter_sample, vector_candidates, vector_filter_counts
 from tests.api.helpers import store_fixture_members
 
-SQL_FILTERS = FILTERS[:-1]   # every filter but availability runs in SQL
+SQL_FILTERS = FILTERS[:-1]   # availability runs in SQL too, but only to the 64-minute words of its summary
 DIMENSION = 432              # all-MiniLM-L6-v2 through the committed adapter
 
 
@@ -55,9 +58,12 @@ def fixture_engine(postgres_server, embedder):
     engine.dispose()
 
 
-def retrievers(config: MatchConfig) -> dict:
+SCANS = {"hnsw": 0, "exact": 10 ** 9}   # PgvectorRetriever's exact_below that forces each scan
+
+
+def retrievers(config: MatchConfig, scan: str = "hnsw") -> dict:
     return {"in-process": InProcessRetriever(IndexState(DIMENSION, config), config),
-            "pgvector": PgvectorRetriever(config, DIMENSION)}
+            "pgvector": PgvectorRetriever(config, DIMENSION, exact_below=SCANS[scan])}
 
 
 def both_rankings(engine, config: MatchConfig, chosen: dict, member_id: int, k: int) -> dict[str, Ranking]:
@@ -97,10 +103,12 @@ def assert_same_ranking(in_process: Ranking, pgvector: Ranking) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("scan", sorted(SCANS))
 @pytest.mark.parametrize(("k", "every"), [(5, 2), (1, 7), (20, 7)])
-def test_pgvector_ranks_the_fixture_members_as_the_in_process_index_does(fixture_engine, k, every):
+def test_pgvector_ranks_the_fixture_members_as_the_in_process_index_does(fixture_engine, k, every, scan):
+    """Recall 1.0 against the exact in-process ranking, through HNSW's iterative scan and the exact scan."""
     config = MatchConfig()
-    chosen = retrievers(config)
+    chosen = retrievers(config, scan)
     with Session(fixture_engine) as session:
         ids = session.scalars(select(MemberRow.id).order_by(MemberRow.id)).all()
     assert len(ids) == 364
@@ -108,17 +116,20 @@ def test_pgvector_ranks_the_fixture_members_as_the_in_process_index_does(fixture
         rankings = both_rankings(fixture_engine, config, chosen, member_id, k)
         assert_same_ranking(rankings["in-process"], rankings["pgvector"])
         assert rankings["in-process"].extra["search"] == "exact" and rankings["pgvector"].extra["search"] == "pgvector"
+        assert rankings["pgvector"].extra["scan"].startswith(scan)   # "hnsw+exact": HNSW listed them all first
 
 
 @pytest.mark.postgres
-def test_a_ranking_led_by_availability_makes_pgvector_fetch_until_it_is_certain(fixture_engine, monkeypatch):
+@pytest.mark.parametrize("scan", sorted(SCANS))
+def test_a_ranking_led_by_availability_makes_pgvector_fetch_until_it_is_certain(fixture_engine, monkeypatch, scan):
     config = MatchConfig(w_similarity=0.1, w_availability=0.6, w_topics=0.2, w_preferences=0.1)
-    chosen = retrievers(config)
+    chosen = retrievers(config, scan)
     limits: list[int] = []
     listed = retrieval.vector_candidates
     monkeypatch.setattr(retrieval, "vector_candidates",
-                        lambda session, query, embedding, blocked, declined, limit, exact=False:
-                        limits.append(limit) or listed(session, query, embedding, blocked, declined, limit, exact))
+                        lambda session, query, embedding, blocked, declined, summary, limit, plan:
+                        limits.append(limit) or listed(session, query, embedding, blocked, declined, summary, limit,
+                                                       plan))
     fetches = []
     for member_id in range(1, 365, 13):
         limits.clear()
@@ -151,3 +162,76 @@ def test_postgres_without_a_vector_store_falls_back_to_the_in_process_index(post
         session.add(MemberRow(role="seeker", narrative="x", timezone="UTC", languages=["en"]))
         session.commit()
     database.dispose()
+
+
+@pytest.mark.postgres
+def test_the_iterative_hnsw_scan_lists_every_eligible_member_the_exact_scan_does(fixture_engine):
+    """ef_search 40 is far shorter than the list asked for: without pgvector's iterative scan, HNSW's
+    40 nearest would be filtered afterwards and most eligible members never listed."""
+    longest = 0
+    with Session(fixture_engine) as session:
+        ids = session.scalars(select(MemberRow.id).order_by(MemberRow.id)).all()
+        for member_id in ids[::9]:
+            row = session.get(MemberRow, member_id)
+            query, embedding = profile_of(session, row), embedding_of(row)
+            summary = word_summary(to_bitmap(utc_intervals(query.availability, query.timezone, coming_week_start())))
+            blocked, declined = exclusions_of(session, member_id)
+            exact = vector_candidates(session, query, embedding, blocked, declined, summary, 400, ScanPlan(exact=True))
+            hnsw = vector_candidates(session, query, embedding, blocked, declined, summary, len(exact),
+                                     ScanPlan(exact=False, ef_search=40, max_scan_tuples=20_000))
+            session.rollback()
+            assert [peer_id for peer_id, _, _ in hnsw] == [peer_id for peer_id, _, _ in exact]
+            longest = max(longest, len(exact))
+    assert longest > 40
+
+
+@pytest.mark.postgres
+def test_the_sql_filters_pass_every_member_the_exact_filters_pass_and_drop_most_others(fixture_engine):
+    """Availability in SQL is a superset: never an eligible member dropped, but the summary does drop members."""
+    config = MatchConfig()
+    state = IndexState(DIMENSION, config)
+    dropped_by_summary = 0
+    with Session(fixture_engine) as session:
+        index = state.refresh(session)
+        for member_id in index.ids[: index.size : 5].tolist():
+            query, embedding = index.get(member_id), index.embedding(member_id)
+            blocked, declined = exclusions_of(session, member_id)
+            _, _, keep = filter_masks(query, index, config, blocked, declined)
+            eligible = set(index.ids[: index.size][keep[: index.size]].tolist())
+            summary = word_summary(to_bitmap(query_intervals(query, index)))
+            listed = {peer_id for peer_id, _, _ in vector_candidates(session, query, embedding, blocked, declined,
+                                                                     summary, 10_000, ScanPlan(exact=True))}
+            assert eligible <= listed, member_id
+            dropped_by_summary += vector_filter_counts(session, query, blocked, declined, summary)["availability"]
+            session.rollback()
+    assert dropped_by_summary > 0
+
+
+@pytest.mark.postgres
+def test_estimated_counts_match_exact_ones_on_a_whole_sample_and_come_close_on_a_part(fixture_engine):
+    with Session(fixture_engine) as session:
+        whole = draw_filter_sample(session)
+        part = draw_filter_sample(session, rows=60, seed=3)
+        assert whole.complete and not part.complete and 0 < part.member_ids.size < 364
+        for member_id in (1, 50, 200):
+            query = profile_of(session, session.get(MemberRow, member_id))
+            blocked, declined = exclusions_of(session, member_id)
+            summary = word_summary(to_bitmap(utc_intervals(query.availability, query.timezone, coming_week_start())))
+            exact = vector_filter_counts(session, query, blocked, declined, summary)
+            passed = exact.pop("passed")
+            assert whole.estimate(session, query, blocked, declined, summary) == (exact, passed)
+            estimated, about = part.estimate(session, query, blocked, declined, summary)
+            assert {f: estimated[f] for f in ("self", "blocked", "declined")} == \
+                {f: exact[f] for f in ("self", "blocked", "declined")}   # looked up by id, so exact
+            assert abs(sum(estimated.values()) + about - 364) <= len(estimated)
+            assert all(abs(estimated[f] - exact[f]) <= 0.25 * 364 for f in exact)
+
+
+def test_an_old_pgvector_is_refused_when_asked_for_and_passed_over_with_a_warning_otherwise(caplog):
+    with pytest.raises(SetupError, match=r"pgvector 0\.6\.2.*0\.8\.3 or newer.*ALTER EXTENSION vector UPDATE"):
+        choose_retrieval("postgresql", DIMENSION, DIMENSION, "pgvector", "0.6.2")
+    caplog.set_level(logging.INFO, logger="matcher.service.retrieval")
+    assert choose_retrieval("postgresql", DIMENSION, DIMENSION, None, "0.8.2") == "in-process"
+    assert "this database has pgvector 0.8.2" in caplog.text and caplog.records[-1].levelname == "WARNING"
+    assert choose_retrieval("postgresql", DIMENSION, DIMENSION, None, "0.8.3") == "pgvector"
+    assert choose_retrieval("postgresql", DIMENSION, DIMENSION, None, "0.10.0") == "pgvector"

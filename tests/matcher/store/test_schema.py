@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import sqlite3
 import threading
@@ -193,4 +194,34 @@ def test_blocks_and_declines_move_into_one_exclusions_table_and_back(database_ur
         assert conn.execute(text("SELECT member_id, blocked_id FROM blocks ORDER BY id")).all() == [(1, 2), (3, 1)]
         assert conn.execute(text("SELECT member_id, declined_id FROM declines")).all() == [(2, 3)]
         assert not inspect(conn).has_table("exclusions")
+    engine.dispose()
+
+
+def test_migration_0008_fills_the_availability_summary_of_members_already_stored(database_url):
+    """Members in the pgvector store before 0008 get their summary columns (and the SQL filter finds them)."""
+    from matcher.availability import any_week_summary, signed_words
+    from matcher.profiles import Window
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the pgvector store is PostgreSQL's")
+    engine = make_engine(database_url)
+    migrate_to(engine, "0007")
+    windows = [{"day": "mon", "start": "18:00", "end": "21:00"}, {"day": "sun", "start": "23:30", "end": "01:00"}]
+    with engine.begin() as conn:
+        for member_id in (1, 2):
+            conn.execute(OLD_MEMBER, {"id": member_id, "narrative": "x", "embedding": None})
+        conn.execute(text("UPDATE members SET availability = CAST(:a AS json), timezone = 'America/New_York' "
+                          "WHERE id = 2"), {"a": json.dumps(windows)})
+        conn.execute(text(f"INSERT INTO {FILTER_TABLE} (member_id, role, languages, active, free_capacity) "
+                          "VALUES (1, 'seeker', '{en}', true, 1), (2, 'supporter', '{en}', true, 1)"))
+    migrate_to(engine, "head")
+    with engine.connect() as conn:
+        stored = dict(conn.execute(text(f"SELECT member_id, ARRAY[a0, a1, a2] FROM {FILTER_TABLE}")).all())
+        assert conn.scalar(text("SELECT to_regclass('ix_member_filters_open_role') IS NOT NULL"))
+    expected = signed_words(any_week_summary([Window.parse(w) for w in windows], "America/New_York"))
+    assert stored == {1: [0, 0, 0], 2: expected} and any(expected)
+    migrate_to(engine, "0007", down=True)
+    with engine.connect() as conn:
+        assert {c["name"] for c in inspect(conn).get_columns(FILTER_TABLE)} == {
+            "member_id", "role", "languages", "active", "free_capacity"}
     engine.dispose()

@@ -6,7 +6,7 @@ has one. The pgvector store's dimension is changed in that same transaction
 (`matcher.store.reembedding.resize_vector_store`), because it depends on the model chosen then.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-02 01:15:00
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009'
-down_revision = '0007'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
