@@ -12,7 +12,7 @@ from matcher.service.database import Database
 from matcher.service.errors import SetupError
 from matcher.service.index_state import IndexState
 from matcher.service.retrieval import InProcessRetriever, PgvectorRetriever, Retriever, choose_retrieval
-from matcher.service.retrieval_choice import RetrievalChoice, choose_by_measurement
+from matcher.service.retrieval_choice import TIMED_FROM_MEMBERS, RetrievalChoice, choose_by_measurement
 from matcher.text.adapter import service_dimension
 from matcher.text.embedding import Embedder, ModelUnavailableError
 from matcher.text.safety import SafetyConfig, SafetyScreen
@@ -94,7 +94,8 @@ def build_services(database: Database, *, embedder: Embedder | None = None, conf
     in_process = InProcessRetriever(state, config)
     if chosen == "pgvector" and not wanted:
         with database.session() as session:
-            choice = choose_by_measurement(session, pgvector, in_process)
+            choice = choose_by_measurement(session, pgvector, in_process, timed_from=int(os.environ.get(
+                "PEERMATCH_RETRIEVAL_TIMED_FROM", TIMED_FROM_MEMBERS)))
     else:
         choice = RetrievalChoice(chosen, f"PEERMATCH_RETRIEVAL={wanted}" if wanted
                                  else "the database has no usable pgvector store (see the start-up log)")

@@ -24,6 +24,9 @@ PROBES = 8                      # members ranked by each retrieval at start-up
 PROBE_K = 10
 IN_PROCESS_PROBE_MAX = 200_000  # members up to which start-up loads the in-process index to time it
 PGVECTOR_BUDGET_MS = 150.0      # pgvector's median above which a large community is served in-process
+# Below this many members both answer in milliseconds and a timing is noise: two processes (a worker and
+# `peermatch suggest`) could then choose differently and answer the same question differently.
+TIMED_FROM_MEMBERS = 1_000
 
 
 @dataclass
@@ -50,11 +53,15 @@ def median_ms(session: Session, retriever: Retriever, member_ids: list[int]) -> 
 
 
 def choose_by_measurement(session: Session, pgvector: PgvectorRetriever, in_process: InProcessRetriever,
-                          probes: int = PROBES) -> RetrievalChoice:
-    """Time both retrievals on `probes` random stored members and keep the faster (see the module)."""
+                          probes: int = PROBES, timed_from: int = TIMED_FROM_MEMBERS) -> RetrievalChoice:
+    """Time both retrievals on `probes` random stored members and keep the faster (see the module);
+    a community of fewer than `timed_from` members is served by pgvector without timing."""
     member_ids, members = random_member_ids(session, probes)
     if not member_ids:
         choice = RetrievalChoice("pgvector", "no members to time yet: pgvector, which needs no index in memory")
+    elif members < timed_from:
+        choice = RetrievalChoice("pgvector", f"{members} members, too few to time the retrievals apart "
+                                 f"(timed from {timed_from}): pgvector, which needs no index in memory")
     else:
         pg_ms = median_ms(session, pgvector, member_ids)
         if members > IN_PROCESS_PROBE_MAX:

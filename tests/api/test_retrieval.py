@@ -59,7 +59,8 @@ def test_start_up_logs_which_retrieval_serves_suggestions(database_url, embedder
     app.extensions["db_engine"].dispose()
 
 
-def test_start_up_times_both_retrievals_and_readyz_reports_the_choice(database_url, embedder, member_body):
+def test_start_up_times_both_retrievals_and_readyz_reports_the_choice(database_url, embedder, member_body,
+                                                                      monkeypatch):
     first = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder,
                         "RATE_LIMIT_WRITES": "1000 per minute"})
     client = first.test_client()
@@ -73,6 +74,12 @@ def test_start_up_times_both_retrievals_and_readyz_reports_the_choice(database_u
         create(client, {"Authorization": f"Bearer {key}"},
                member_body(role=("seeker", "supporter", "peer")[i % 3], display_name=f"M{i}"))
     first.extensions["db_engine"].dispose()
+    if database_url.startswith("postgresql"):   # below the threshold nothing is timed, and pgvector serves
+        untimed = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
+        choice = untimed.test_client().get("/readyz").json["checks"]["index"]["choice"]
+        assert choice["chosen"] == "pgvector" and "12 members, too few to time" in choice["reason"]
+        untimed.extensions["db_engine"].dispose()
+    monkeypatch.setenv("PEERMATCH_RETRIEVAL_TIMED_FROM", "10")
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
     choice = app.test_client().get("/readyz").json["checks"]["index"]["choice"]
     services = app.extensions["services"]
