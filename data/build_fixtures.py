@@ -2,7 +2,8 @@
 
 The narratives, names, intros and topics are this project's own writing (one file per theme).
 This script adds what a form would also collect: languages, time zone, weekly availability,
-capacity and status, drawn from a seeded generator so re-running it reproduces the file exactly.
+capacity, status and the formats a member wants (`formats`: "pair", "group" or both; optional
+`group_sizes`), drawn from seeded generators so re-running it reproduces the file exactly.
 
     python data/build_fixtures.py
 """
@@ -62,8 +63,17 @@ def capacity_for(rng: random.Random, role: str) -> int:
     return {"seeker": 1, "supporter": rng.randint(1, 4), "peer": rng.randint(1, 2)}[role]
 
 
+def pick_formats(rng: random.Random) -> tuple[list[str], list[int] | None]:
+    """Pairs, groups or both (about half want a group), and, for some, the group sizes they accept."""
+    draw = rng.random()
+    formats = ["pair"] if draw < 0.5 else (["group"] if draw < 0.75 else ["pair", "group"])
+    sizes = sorted(rng.sample(range(4, 9), 3)) if "group" in formats and rng.random() < 0.15 else None
+    return formats, sizes
+
+
 def build() -> list[dict]:
     rng = random.Random(SEED)
+    group_rng = random.Random(SEED + 14)   # its own stream: the fields drawn before groups stay as they were
     members = []
     for path in sorted((HERE / "narratives").glob("*.json")):
         theme = path.stem
@@ -76,6 +86,10 @@ def build() -> list[dict]:
                 "availability": pick_availability(rng), "capacity": capacity_for(rng, entry["role"]),
                 "status": "paused" if rng.random() < 0.05 else "active",
             })
+            formats, sizes = pick_formats(group_rng)
+            members[-1]["formats"] = formats
+            if sizes:
+                members[-1]["group_sizes"] = sizes
     return members
 
 

@@ -63,12 +63,39 @@ def read_fixture_members(path: str | Path) -> list[dict]:
     return members
 
 
+GROUP_FIELDS = ("formats", "group_sizes")   # which formats a member wants; the group sizes they accept
+
+
+def fixture_group_wishes(path: str | Path) -> list[tuple[frozenset[str], frozenset[int] | None]]:
+    """Per fixture member in file order: the formats wanted ("pair", "group"; pairs only by default) and the
+    group sizes accepted (None: any).
+
+    Raises
+    ------
+    ValueError: a format other than "pair" or "group", or a group size that is not an integer from 2 to 50.
+    """
+    out = []
+    for item in json.loads(Path(path).read_text(encoding="utf-8"))["members"]:
+        formats = frozenset(item.get("formats", ["pair"]))
+        sizes = item.get("group_sizes")
+        if not formats or not formats <= {"pair", "group"}:
+            raise ValueError(f"formats must be a non-empty list of \"pair\" and \"group\"; "
+                             f"got {item.get('formats')!r}.")
+        if sizes is not None and not (sizes and all(isinstance(n, int) and 2 <= n <= 50 for n in sizes)):
+            raise ValueError(f"group_sizes must be a non-empty list of integers from 2 to 50; got {sizes!r}.")
+        out.append((formats, None if sizes is None else frozenset(sizes)))
+    return out
+
+
 def fixture_members(path: str | Path = FIXTURES_PATH) -> list[Member]:
     """The fixture members as `Member`s with ids 1..n in file order (as a fresh database numbers them).
 
-    Each member's theme is kept in ``member.extra["theme"]`` for evaluation; ranking never reads it.
+    Each member's theme is kept in ``member.extra["theme"]`` for evaluation (ranking never reads it), and the
+    formats they want and group sizes they accept in ``extra["formats"]`` and ``extra["group_sizes"]``.
     """
+    wishes = fixture_group_wishes(path)
     return [Member(i, r["role"], r["narrative"], tuple(r["languages"]), r["timezone"],
                    tuple(Window.parse(w) for w in r["availability"]), r["capacity"], tuple(r["topics"]),
-                   r["status"], r["display_name"] or "", r["intro"], extra={"theme": r["theme"]})
+                   r["status"], r["display_name"] or "", r["intro"],
+                   extra={"theme": r["theme"], "formats": wishes[i - 1][0], "group_sizes": wishes[i - 1][1]})
             for i, r in enumerate(read_fixture_members(path), start=1)]

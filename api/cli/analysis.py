@@ -1,9 +1,10 @@
-"""Analyst commands of the `peermatch` CLI: offline evaluation of text matching on labelled data."""
+"""Analyst commands of the `peermatch` CLI: offline evaluation of text matching and of group formation."""
 from __future__ import annotations
 
 import csv
 import json
 import warnings
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import click
@@ -16,6 +17,12 @@ from matcher.analysis.evaluation import (
     evaluate_texts,
     evaluated_queries,
     read_labelled_csv,
+)
+from matcher.analysis.group_evaluation import (
+    GROUP_METHODS,
+    default_rules,
+    evaluate_fixture_groups,
+    evaluate_text_groups,
 )
 from matcher.analysis.text_scorer import AdapterUnavailableWarning
 from matcher.text.adapter import DEFAULT_ADAPTER_PATH, TextAdapter
@@ -143,3 +150,76 @@ def evaluate(ctx: click.Context, path: str, text_columns: tuple[str, ...], label
         click.echo(json.dumps(results))
     else:
         _echo_table(results, len(texts), n_queries, k, average)
+
+
+def _echo_group_table(report: dict, source: str) -> None:
+    methods = [m for m in GROUP_METHODS if m in report]
+    click.echo(f"{source}: {report['members']} members waiting; label purity of random pairs "
+               f"{report['random_pairs_purity']:.3f}.")
+    click.echo(f"{'method':<8}{'groups':>8}{'coverage':>10}{'objective':>11}{'purity':>8}{'mean sim':>10}"
+               f"{'seconds':>9}  sizes")
+    for method in methods:
+        r = report[method]
+        sizes = " ".join(f"{s}:{n}" for s, n in r["sizes"].items())
+        click.echo(f"{method:<8}{r['groups']:>8}{r['coverage']:>10.3f}{r['objective']:>11.2f}{r['label_purity']:>8.3f}"
+                   f"{r['mean_group_similarity']:>10.3f}{r['seconds']:>9.2f}  {sizes}")
+    click.echo("flow vs baselines: " + ", ".join(f"{k} {v:.3f}" for k, v in report["ratios"].items()))
+
+
+@click.command("evaluate-groups")
+@click.option("--data", "path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A UTF-8 CSV file with a header row; without it, the fixture members who want a group "
+                   "(their own languages, time zones, availability and sizes; a theme is a label).")
+@click.option("--text-column", "text_columns", multiple=True, default=("text",), show_default=True,
+              help="Column with the text; repeat to join several columns with a space (e.g. title, text).")
+@click.option("--label-column", default="label", show_default=True, help="Column with the label.")
+@click.option("--label-separator", default=None,
+              help="Split the label column on this string for multi-label rows (e.g. '|').")
+@click.option("--limit", type=click.IntRange(2), default=None,
+              help="Use a random sample of this many rows (seeded by --seed; file order kept).")
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Seeds the sample, the random languages, time zones and availability, and every method.")
+@click.option("--min-size", default=4, show_default=True, type=click.IntRange(2), help="Smallest group.")
+@click.option("--max-size", default=8, show_default=True, type=click.IntRange(2), help="Largest group.")
+@click.option("--heldout", is_flag=True,
+              help="Keep only rows the shipped text adapter was not trained on.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object and nothing else.")
+@click.pass_context
+def evaluate_groups(ctx: click.Context, path: str | None, text_columns: tuple[str, ...], label_column: str,
+                    label_separator: str | None, limit: int | None, seed: int, min_size: int, max_size: int,
+                    heldout: bool, as_json: bool) -> None:
+    """Form peer support groups of labelled members and score them against greedy and random feasible groups.
+
+    Label purity is the share of member pairs inside groups who share a label. A CSV has no
+    languages or availability, so each row gets seeded random ones (the same for every method).
+    """
+    if min_size > max_size:
+        raise click.BadParameter(f"--min-size {min_size} is above --max-size {max_size}.", param_hint="'--min-size'")
+    rules = replace(default_rules(), min_size=min_size, max_size=max_size)
+    embedder = analysis_embedder(ctx)
+    if path is None:
+        if heldout or limit is not None:
+            raise click.UsageError("--heldout and --limit apply to --data files only.")
+        report, source = evaluate_fixture_groups(embedder, rules, seed), "fixtures"
+    else:
+        texts, labels = _read(path, text_columns, label_column, label_separator)
+        texts, labels = _select_rows(texts, labels, limit, seed, heldout)
+        if not heldout:
+            _warn_if_trained_on(texts)
+        report, source = evaluate_text_groups(texts, labels, embedder, rules, seed, progress=not as_json), path
+    if as_json:
+        click.echo(json.dumps(report))
+    else:
+        _echo_group_table(report, source)
+
+
+def _register_evaluate_groups() -> None:
+    # The command group imports this module while it registers its commands; adding ours here keeps
+    # every analyst command in this file.
+    from api.cli import main
+
+    if "evaluate-groups" not in main.commands:
+        main.add_command(evaluate_groups)
+
+
+_register_evaluate_groups()

@@ -79,9 +79,10 @@ def group_counts(pool: Pool, rows: np.ndarray) -> list[int]:
     """The numbers of groups worth trying for the bucket `rows`, fewest first.
 
     Fewest groups means the largest (most pairs), but when themes do not divide into full groups a
-    few more, smaller groups mix fewer themes; small buckets try up to four more, large ones also
-    try groups of the middle size, and the largest only the fewest (they hold enough similar members that
-    it rarely matters, and each try costs a full assignment).
+    few more, smaller groups mix fewer themes: small buckets try up to four more. Only full groups
+    (the rest of the bucket left to later buckets) are tried too: the objective counts pairs, so one
+    group of 8 beats 5 + 4. The largest buckets try only the fewest (they hold enough similar members
+    that it rarely matters, and each try costs a full assignment).
     """
     rules = pool.rules
     facilitators = int(pool.facilitates[rows].sum()) if rules.needs_facilitator else None
@@ -89,12 +90,12 @@ def group_counts(pool: Pool, rows: np.ndarray) -> list[int]:
     most = len(rows) // rules.min_size if facilitators is None else min(len(rows) // rules.min_size, facilitators)
     if fewest == 0:
         return []
-    if len(rows) <= SMALL_BUCKET:
-        return list(range(fewest, min(most, fewest + 4) + 1))
+    full = len(rows) // rules.max_size if facilitators is None else min(len(rows) // rules.max_size, facilitators)
     if len(rows) > LARGE_BUCKET:
         return [fewest]
-    middle = min(most, math.ceil(len(rows) / ((rules.min_size + rules.max_size) / 2)))
-    return sorted({fewest, middle})
+    if len(rows) <= SMALL_BUCKET:
+        return sorted({full, *range(fewest, min(most, fewest + 4) + 1)} - {0})
+    return sorted({full, fewest} - {0})
 
 
 def assign_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator, k: int) -> list[list[int]]:

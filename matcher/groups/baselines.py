@@ -83,10 +83,10 @@ def _grow(pool: Pool, rows: np.ndarray, vectors: np.ndarray, near: np.ndarray, f
         pool_rows = [int(rows[g]) for g in group]
         near_free = np.unique(near[group].ravel())
         near_free = near_free[free[near_free] & ~np.isin(near_free, group)]
-        options = [int(o) for o in near_free if not pool.clashes(int(rows[o]), pool_rows)]
-        if not options:
+        options = np.array([int(o) for o in near_free if not pool.clashes(int(rows[o]), pool_rows)], dtype=np.int64)
+        if not options.size:
             break
-        best = max(options, key=lambda o: (float(vectors[o] @ total), -o))
+        best = int(options[np.argmax(vectors[options] @ total)])   # ties: the lowest position (unique sorts)
         group.append(best)
         total = total + vectors[best]
     while len(group) >= pool.rules.min_size and not pool.valid([int(rows[g]) for g in group]):

@@ -13,14 +13,15 @@ from matcher.groups.slots import SlotTable
 class BucketCounter:
     """Unplaced members per (language, slot); a member counts under each language they speak."""
 
-    def __init__(self, speaks: np.ndarray, table: SlotTable) -> None:
+    def __init__(self, speaks: np.ndarray, table: SlotTable, unplaced: np.ndarray | None = None) -> None:
         self.speaks = speaks                          # (n, L) bool
         self.profile_of = table.profile_of            # (n,)
         self.profile_fits = table.profile_fits.astype(np.float32)   # (P, S); float32 for BLAS, exact below 2**24
-        self.unplaced = np.ones(speaks.shape[0], dtype=bool)
+        self.unplaced = np.ones(speaks.shape[0], dtype=bool) if unplaced is None else unplaced.copy()
         self.per_profile = np.zeros((speaks.shape[1], self.profile_fits.shape[0]), dtype=np.float32)
         for lang in range(speaks.shape[1]):
-            self.per_profile[lang] = np.bincount(self.profile_of[speaks[:, lang]], minlength=self.profile_fits.shape[0])
+            self.per_profile[lang] = np.bincount(self.profile_of[speaks[:, lang] & self.unplaced],
+                                                 minlength=self.profile_fits.shape[0])
         self.used = np.zeros((speaks.shape[1], self.profile_fits.shape[1]), dtype=bool)
         self._counts = np.rint(self.per_profile @ self.profile_fits).astype(np.int64)
 

@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from matcher.groups.assignment import assign_bucket, group_counts
+from matcher.groups.assignment import SMALL_BUCKET, assign_bucket, group_counts
 from matcher.groups.baselines import greedy_bucket, random_bucket
 from matcher.groups.buckets import BucketCounter
 from matcher.groups.local_search import improve
@@ -23,16 +23,20 @@ METHODS = ("flow", "greedy", "random")
 
 
 def _flow_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator) -> tuple[list[list[int]], list[int]]:
-    """Assignment and repair for each group count worth trying; local search on the best total."""
-    best: tuple[float, list[list[int]]] = (-np.inf, [])
+    """Assignment and repair for each group count worth trying; local search on the best total.
+
+    Buckets up to `SMALL_BUCKET` also start from the greedy groups (cheap there): the start that
+    counts more similar pairs wins, so the result is never below greedy's in that bucket.
+    """
+    starts = []
     for k in group_counts(pool, rows):
         groups = assign_bucket(pool, rows, rng, k)
         placed = {r for g in groups for r in g}
-        groups, _ = make_valid(pool, groups, [int(r) for r in rows if r not in placed], rng)
-        total = groups_objective(pool.vectors, groups)
-        if total > best[0] + 1e-9:
-            best = (total, groups)
-    return improve(pool, rows.tolist(), best[1], rng)
+        starts.append(make_valid(pool, groups, [int(r) for r in rows if r not in placed], rng)[0])
+    if len(rows) <= SMALL_BUCKET:
+        starts.append(greedy_bucket(pool, rows, rng)[0])
+    best = max(starts, key=lambda groups: groups_objective(pool.vectors, groups), default=[])
+    return improve(pool, rows.tolist(), best, rng)
 
 
 _BUCKET_METHODS = {"flow": _flow_bucket, "greedy": greedy_bucket, "random": random_bucket}
@@ -69,14 +73,30 @@ def run_formation(candidates: Sequence[GroupCandidate], rules: GroupRules, exclu
 def _fill_buckets(pool: Pool, speaks: np.ndarray, table: SlotTable, method, rng: np.random.Generator,
                   ) -> list[tuple[int, int, list[int]]]:
     """Groups, one (language, slot) bucket at a time, the fullest first; unplaced members stay for later buckets."""
-    counter = BucketCounter(speaks, table)
     placed: list[tuple[int, int, list[int]]] = []
-    while (bucket := counter.next_bucket(pool.rules.min_size)) is not None:
-        rows = counter.members_of(*bucket)
-        groups, _ = method(pool, rows, rng)
-        placed += [(bucket[0], bucket[1], sorted(g)) for g in groups]
-        counter.close(*bucket, np.array([r for g in groups for r in g], dtype=np.int64))
+    unplaced = np.ones(pool.size, dtype=bool)
+    for languages in (_first_language(pool, speaks), speaks):
+        counter = BucketCounter(languages, table, unplaced)
+        while (bucket := counter.next_bucket(pool.rules.min_size)) is not None:
+            rows = counter.members_of(*bucket)
+            groups, _ = method(pool, rows, rng)
+            placed += [(bucket[0], bucket[1], sorted(g)) for g in groups]
+            counter.close(*bucket, np.array([r for g in groups for r in g], dtype=np.int64))
+        unplaced = counter.unplaced
     return placed
+
+
+def _first_language(pool: Pool, speaks: np.ndarray) -> np.ndarray:
+    """Each member's first programme language only (their preferred languages first, then the order they gave):
+    groups form in the language members put first, and only then in any language they speak."""
+    languages = sorted(pool.rules.languages)
+    first = np.zeros_like(speaks)
+    for row, c in enumerate(pool.candidates):
+        ordered = (*c.member.preferred_languages, *c.member.languages)
+        chosen = next((lang for lang in ordered if lang in languages), None)
+        if chosen is not None:
+            first[row, languages.index(chosen)] = True
+    return first
 
 
 def _facilitator(pool: Pool, rows: list[int]) -> int | None:
