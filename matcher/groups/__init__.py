@@ -6,6 +6,11 @@
     formation    `form_groups`
     checks       `check_group`: every rule, for coordinators' edits re-checked under a lock
     late_joiners `group_suggestions`: open groups with room that fit one member
+
+A service forms a programme's groups with ``form_groups([make_candidate(member, stored_vector,
+wants_sizes) ...], rules, exclusions=[frozenset({a, b}) for each block or decline], earlier_groups=[the
+member ids of the programme's proposed and approved groups])``; every coordinator edit re-runs
+`check_group` on the group as it would be (under the lock) and refuses it when the list is not empty.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from matcher.groups.pool import Pool
 
 SCALE = 100_000        # similarities become integer costs in 1e-5
 NEAREST_CENTRES = 12   # arcs per member: its nearest centres only
-ROUNDS = 6
+ROUNDS = 5
 SMALL_BUCKET = 400     # buckets up to this size try several group counts
 LARGE_BUCKET = 1500    # buckets above this size try only the fewest groups (time; see `group_counts`)
 
@@ -118,7 +118,19 @@ def assign_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator, k: int
         previous, centre_of = centre_of, flow_assign(vectors @ centres.T, rules.min_size, rules.max_size, pinned)
         if np.array_equal(previous, centre_of):
             break
-        sums = np.zeros_like(centres)
-        np.add.at(sums, centre_of[centre_of >= 0], vectors[centre_of >= 0])
+        sums = _group_sums(vectors, centre_of, k)
         centres = np.where(np.linalg.norm(sums, axis=1, keepdims=True) > 0, unit_rows(sums), centres)
-    return [rows[centre_of == g].tolist() for g in range(k) if (centre_of == g).any()]
+    order = np.argsort(centre_of, kind="stable")
+    cuts = np.searchsorted(centre_of[order], np.arange(k + 1))
+    return [rows[order[cuts[g]:cuts[g + 1]]].tolist() for g in range(k) if cuts[g + 1] > cuts[g]]
+
+
+def _group_sums(vectors: np.ndarray, centre_of: np.ndarray, k: int) -> np.ndarray:
+    """(k, d) sums of the vectors assigned to each centre (zero rows for empty ones)."""
+    placed = np.flatnonzero(centre_of >= 0)
+    order = placed[np.argsort(centre_of[placed], kind="stable")]
+    groups, starts = np.unique(centre_of[order], return_index=True)
+    sums = np.zeros((k, vectors.shape[1]), dtype=vectors.dtype)
+    if order.size:
+        sums[groups] = np.add.reduceat(vectors[order], starts, axis=0)
+    return sums

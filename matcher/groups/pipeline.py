@@ -58,7 +58,9 @@ def run_formation(candidates: Sequence[GroupCandidate], rules: GroupRules, exclu
     speaks = np.array([[lang in c.member.languages for lang in languages] for c in pool.candidates],
                       dtype=bool).reshape(-1, len(languages))
     table = slot_table([c.member for c in pool.candidates], rules)
-    placed = _fill_buckets(pool, speaks, table, _BUCKET_METHODS[method], np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    placed = _fill_buckets(pool, speaks, table, _BUCKET_METHODS[method], rng)
+    placed = _place_leftovers(pool, speaks, table, placed, rng, "random" if method == "random" else "best")
     in_groups = {r for _, _, g in placed for r in g}
     reasons = left_out_reasons(pool, speaks, table, placed, [r for r in range(pool.size) if r not in in_groups])
     left_out += [LeftOut(pool.candidates[r].id, reason) for r, reason in sorted(reasons.items())]
@@ -83,6 +85,26 @@ def _fill_buckets(pool: Pool, speaks: np.ndarray, table: SlotTable, method, rng:
             placed += [(bucket[0], bucket[1], sorted(g)) for g in groups]
             counter.close(*bucket, np.array([r for g in groups for r in g], dtype=np.int64))
         unplaced = counter.unplaced
+    return placed
+
+
+def _place_leftovers(pool: Pool, speaks: np.ndarray, table: SlotTable, placed: list[tuple[int, int, list[int]]],
+                     rng: np.random.Generator, choose: str) -> list[tuple[int, int, list[int]]]:
+    """Members no bucket placed join a group with room of any bucket whose language and slot they fit
+    (the most similar such group, or one at random), where every rule still holds."""
+    in_groups = {r for _, _, g in placed for r in g}
+    fits = table.profile_fits
+    for row in (r for r in range(pool.size) if r not in in_groups):
+        room = [t for t, (lang, slot, g) in enumerate(placed) if len(g) < pool.rules.max_size and speaks[row, lang]
+                and fits[table.profile_of[row], slot] and pool.may_join(row, g)]
+        if not room:
+            continue
+        if choose == "random":
+            target = room[int(rng.integers(len(room)))]
+        else:
+            target = max(room, key=lambda t: (float(pool.vectors[placed[t][2]].sum(axis=0) @ pool.vectors[row]), -t))
+        lang, slot, group = placed[target]
+        placed[target] = (lang, slot, sorted([*group, row]))
     return placed
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from matcher.profiles import Role
+from matcher.states import MemberStatus
 
 if TYPE_CHECKING:
     from matcher.profiles import Member
@@ -97,10 +98,9 @@ class GroupCandidate:
 
 
 def facilitator_eligible(member: Member) -> bool:
-    """A supporter, or a peer with a free place (facilitating a group uses that place)."""
-    if member.role == Role.SUPPORTER:
-        return member.free_capacity > 0 or member.capacity == 0
-    return member.role == Role.PEER and member.free_capacity > 0
+    """A supporter or a peer with a free place (facilitating a group uses that place), active and not held."""
+    return (member.role in (Role.SUPPORTER, Role.PEER) and member.free_capacity > 0
+            and member.status == MemberStatus.ACTIVE and not member.needs_review)
 
 
 def make_candidate(member: Member, vector: np.ndarray, wants_sizes: frozenset[int] | None = None) -> GroupCandidate:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bench import onboard, suggest
+from bench import groups, onboard, suggest
 
 pytestmark = pytest.mark.slow
 
@@ -40,3 +40,12 @@ def test_onboard_bench_prints_members_per_second_against_raw_encoding(capsys):
     assert printed == report
     assert {"members_per_s", "raw_texts_per_s", "ratio", "max_rss_mb"} <= report.keys()
     assert report["members"] == 12 and report["members_per_s"] > 0 and report["ratio"] > 0
+
+
+def test_groups_bench_prints_seconds_objectives_ratios_and_memory(capsys):
+    (report,) = groups.main(["--members", "300", "--json"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == report
+    assert report["members"] == 300 and report["peak_rss_mb"] > 0
+    for method in ("flow", "greedy", "random"):
+        assert {"seconds", "cpu_seconds", "objective", "groups", "coverage"} <= report[method].keys()
+    assert report["flow_vs_random"] > 1.2 and report["flow_vs_greedy"] >= 1.0

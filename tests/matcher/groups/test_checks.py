@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from matcher.groups import GroupRule, WeeklySlot, check_group
-from matcher.profiles import Window
+from matcher.groups import GroupRule, WeeklySlot, check_group, facilitator_eligible
+from matcher.profiles import Member, Window
 
 from .conftest import person, rules
 
@@ -69,3 +69,12 @@ def test_a_slot_outside_one_members_week_after_a_dst_change_names_that_member_an
     assert [v.member_ids for v in found] == [(2,), (3,), (4,)]
     assert {v.rule for v in found} == {GroupRule.SLOT_OUTSIDE_AVAILABILITY}
     assert "2027-03-15" in found[0].message
+
+
+def test_only_supporters_and_peers_with_a_free_place_may_facilitate():
+    base = Member(1, "supporter", "", ("en",), "Europe/London", (), capacity=2, active_pairings=1)
+    assert facilitator_eligible(base) and facilitator_eligible(replace(base, role="peer"))
+    assert not facilitator_eligible(replace(base, role="seeker"))
+    assert not facilitator_eligible(replace(base, active_pairings=2))
+    assert not facilitator_eligible(replace(base, needs_review=True))
+    assert not facilitator_eligible(replace(base, status="paused"))

@@ -1,4 +1,4 @@
-"""The fixture members who want a group, with the real model: at least 8 valid groups in 3 languages, better than baselines."""
+"""The fixture members who want a group, with the real model: 8+ valid groups in 3 languages, above the baselines."""
 from __future__ import annotations
 
 from collections import Counter
