@@ -5,6 +5,7 @@
     members      members, blocks, declines, repeat requests, holds
     suggestions  suggestions and their explanations
     pairings     rounds, pairings, history, feedback
+    groups       group programmes, formations, groups and their changes, late joiners, members' view
 """
 from __future__ import annotations
 
