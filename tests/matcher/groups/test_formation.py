@@ -137,3 +137,17 @@ def test_the_flow_design_beats_random_feasible_and_greedy_groups_on_a_fixed_seed
     assert runs["flow"].objective >= 1.2 * runs["random"].objective
     assert runs["flow"].objective > runs["greedy"].objective
     assert runs["flow"].coverage(1500) >= runs["greedy"].coverage(1500) - 0.01
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("needs_facilitator", [False, True])
+def test_random_communities_with_dense_exclusions_get_only_valid_groups(seed, needs_facilitator):
+    members = synthetic_candidates(250, seed=seed)
+    rng = np.random.default_rng(seed)
+    exclusions = [frozenset(map(int, p)) for p in rng.integers(1, 251, size=(150, 2)) if p[0] != p[1]]
+    programme = GroupRules(frozenset({"en", "es"}), date(2027, 3, 1), min_size=3, max_size=6,
+                           needs_facilitator=needs_facilitator)
+    for method in ("flow", "greedy", "random"):
+        formation = form_groups(members, programme, exclusions, seed=seed, method=method)
+        assert_valid(formation, members, programme, exclusions)
+        assert formation.groups
