@@ -6,6 +6,8 @@
     suggestions  suggestions and their explanations
     pairings     rounds, pairings, history, feedback, invitations' answers
     webhooks     webhook endpoints, deliveries and attempts; support offers
+    groups       group programmes, formations, groups and their changes, late joiners, members' view
+    stats        the dashboard's figures
 """
 from __future__ import annotations
 

@@ -5,6 +5,7 @@
     members     the row <-> Member mapping, stored vectors, the index version and index sync
     exclusions  blocks and declines
     pairings    pairings, rounds, feedback, repeat requests, and the locks around decisions
+    groups      group programmes, formation runs, groups, memberships, group feedback, their locks
     audit       the append-only audit trail
     keys        API keys (hashes only)
     exposure    suggestion events
