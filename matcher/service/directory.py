@@ -9,9 +9,16 @@ from matcher.service.listing import Page, paginate
 from matcher.states import MemberStatus
 from matcher.store import Session
 from matcher.store.audit import hold_reasons
-from matcher.store.directory import directory_query, events_of, feedback_about, group_places_of, pairings_of
+from matcher.store.directory import (
+    directory_query,
+    events_of,
+    feedback_about,
+    group_feedback_about,
+    group_places_of,
+    pairings_of,
+)
 from matcher.store.members import display_names, live_member
-from matcher.store.models import AuditEvent, Feedback, GroupMembership, MemberRow, Pairing, SupportGroup
+from matcher.store.models import AuditEvent, Feedback, GroupFeedback, GroupMembership, MemberRow, Pairing, SupportGroup
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,7 @@ class MemberRecord:
     pairings: list[Pairing]
     group_places: list[tuple[GroupMembership, SupportGroup]]
     feedback: list[Feedback]
+    group_feedback: list[GroupFeedback]
     events: list[AuditEvent]
     names: dict[int, str]
 
@@ -52,6 +60,8 @@ def member_record(session: Session, member_id: int) -> MemberRecord:
         raise NotFoundError(f"No member with id {member_id}.", "member_id")
     pairings, places = pairings_of(session, member_id), group_places_of(session, member_id)
     ids, group_ids = [p.id for p in pairings], [group.id for _, group in places]
-    names = display_names(session, {i for p in pairings for i in p.member_ids})
+    group_feedback = group_feedback_about(session, group_ids)
+    names = display_names(session, {i for p in pairings for i in p.member_ids} | {f.member_id for f in group_feedback})
     return MemberRecord(row, hold_reasons(session, [member_id]).get(member_id, []), pairings, places,
-                        feedback_about(session, ids), events_of(session, member_id, ids, group_ids), names)
+                        feedback_about(session, ids), group_feedback,
+                        events_of(session, member_id, ids, group_ids), names)

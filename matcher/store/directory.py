@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from matcher.store.models import AuditEvent, Feedback, GroupMembership, MemberRow, Pairing, SupportGroup
+from matcher.store.models import AuditEvent, Feedback, GroupFeedback, GroupMembership, MemberRow, Pairing, SupportGroup
 
 
 def directory_query(name: str | None = None, role: str | None = None, status: str | None = None,
@@ -34,6 +34,12 @@ def pairings_of(session: Session, member_id: int) -> list[Pairing]:
 def feedback_about(session: Session, pairing_ids: list[int]) -> list[Feedback]:
     """Feedback on these pairings (by either member), oldest first."""
     return list(session.scalars(select(Feedback).where(Feedback.pairing_id.in_(pairing_ids)).order_by(Feedback.id)))
+
+
+def group_feedback_about(session: Session, group_ids: list[int]) -> list[GroupFeedback]:
+    """Feedback on these groups (by any of their members), oldest first."""
+    return list(session.scalars(select(GroupFeedback).where(GroupFeedback.group_id.in_(group_ids))
+                                .order_by(GroupFeedback.id)))
 
 
 def group_places_of(session: Session, member_id: int) -> list[tuple[GroupMembership, SupportGroup]]:

@@ -75,11 +75,15 @@ def test_stats_and_a_members_page_count_support_groups(client, keys, member_body
     assert client.post(f"/api/v1/groups/{first['id']}/approve", json={}, headers=c).status_code == 200
     stats = client.get("/api/v1/stats", headers=c).json
     assert stats["active_groups"] == 1 and stats["groups_awaiting_review"] == len(run["groups"]) - 1
-    member_id = first["members"][0]["member_id"]
+    member_id, other = first["members"][0]["member_id"], first["members"][1]["member_id"]
     assert member_id in {i for ids in cohort.values() for i in ids}
+    assert client.post(f"/api/v1/groups/{first['id']}/feedback", headers=keys["onboarding"], json={
+        "member_id": other, "rating": 5, "would_continue": True, "comment": "We laughed for once."}).status_code == 201
     log_in(client, page_key)
     html = client.get(f"/coordinator/members/{member_id}").get_data(as_text=True)
     table = re.search(r'<table id="member-groups">.*?</table>', html, re.S).group(0)
     assert f"Group {first['id']}" in table and "approved" in table
+    feedback = re.search(r'<table id="member-group-feedback">.*?</table>', html, re.S).group(0)
+    assert f"Group {first['id']}" in feedback and ">5<" in feedback and "We laughed for once." in feedback
     history = re.search(r'<ol id="member-history">.*?</ol>', html, re.S).group(0)
     assert "approve" in history
