@@ -282,6 +282,42 @@ for name, title in present.items():
     display(Markdown(f"**{title}**: {len(texts)} held-out rows of {len(all_texts)}, {len(set(labels))} labels"))
     display(markdown_table(results, ["method", "precision@5", "recall@5", "ndcg@5", "mrr"]))
     plot_curves(curves, f"{title}: {len(texts)} held-out rows")'''),
+    ("markdown", """\
+## Support groups: formation against greedy and random feasible groups
+
+`peermatch evaluate-groups` in a notebook: groups of 4-8 formed by the service's method (**flow**) and its
+baselines, **greedy** (most similar pair, then the best fitting member) and **random** feasible groups, under
+the same rules. **Label purity**: the share of member pairs inside groups who share a label (the fixtures'
+hidden theme); **objective**: the total within-group similarity. CSV rows get seeded random languages and
+availability, the same for every method."""),
+    ("code", '''\
+from matcher.analysis.group_evaluation import evaluate_fixture_groups, evaluate_text_groups
+from matcher.text.embedding import Embedder
+
+GROUP_METHODS = ("flow", "greedy", "random")
+GROUP_COLUMNS = ["method", "groups", "coverage", "objective", "label_purity", "mean_group_similarity", "sizes"]
+
+
+def group_rows(report):
+    return [{"method": m, **report[m], "sizes": " ".join(f"{s}:{n}" for s, n in report[m]["sizes"].items())}
+            for m in GROUP_METHODS]
+
+def show_group_report(title, report):
+    display(Markdown(f"**{title}**: {report['members']} waiting members; two random members share a label "
+                     f"{report['random_pairs_purity']:.3f} of the time"))
+    display(markdown_table(group_rows(report), GROUP_COLUMNS))
+    display(markdown_table([report["ratios"]], list(report["ratios"])))
+
+
+embedder = embedder or Embedder()
+show_group_report("Fixtures", evaluate_fixture_groups(embedder))'''),
+    ("code", '''\
+for name, title in present.items():
+    all_texts, all_labels = read_labelled_csv(SHARED_DATA / name, ("text",), "label")
+    rows = np.flatnonzero(~adapter.trained_on(all_texts)) if adapter else np.arange(len(all_texts))
+    rows = np.sort(np.random.default_rng(0).choice(rows, size=min(ROWS, rows.size), replace=False))
+    report = evaluate_text_groups([all_texts[i] for i in rows], [all_labels[i] for i in rows], embedder)
+    show_group_report(f"{title} ({rows.size} held-out rows)", report)'''),
 ]
 
 TUNE = [
