@@ -60,5 +60,8 @@ def test_notebook_runs_and_draws(name, fixture_database, jupyter_path, tmp_path,
     assert figures == FIGURES[name]
     stderr = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stderr")
     assert "Warning" not in stderr and "Error" not in stderr, stderr
+    if name == "02_evaluate_matching.ipynb":  # the support-group section printed its tables
+        shown = "".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
+        assert shown.count("| flow |") == 1 + sum(path.is_file() for path in CSVS)
     if name == "03_tune_weights.ipynb":
         assert len(list(tmp_path.glob("learned-*.json"))) == 1
