@@ -155,8 +155,8 @@ def announce_decision(session: Session, pairing: Pairing, target: PairingStatus)
         open_invitation(session, pairing)
     elif target == PairingStatus.APPROVED:
         emit(session, EventType.PAIRING_ACTIVE, list(pairing.member_ids), pairing_id=pairing.id)
-    elif target == PairingStatus.ENDED:
-        emit(session, EventType.PAIRING_ENDED, list(pairing.member_ids), pairing_id=pairing.id)
+    elif target in (PairingStatus.ENDED, PairingStatus.WITHDRAWN):   # the members heard of it: it is over
+        emit(session, EventType.PAIRING_ENDED, list(pairing.member_ids), pairing_id=pairing.id, status=target)
 
 
 def waiting_on(pairing: Pairing) -> list[int]:

@@ -131,7 +131,8 @@ def erase(session: Session, row: MemberRow, caller: Caller) -> None:
         audit(session, caller.actor, "ended", pairing_id=pairing.id,
               detail={"from": previous, "to": pairing.status, "because": "member erased"})
         if previous != PairingStatus.PROPOSED:   # the members heard of it: tell their clients it ended
-            emit(session, EventType.PAIRING_ENDED, list(pairing.member_ids), pairing_id=pairing.id)
+            emit(session, EventType.PAIRING_ENDED, list(pairing.member_ids), pairing_id=pairing.id,
+                 status=pairing.status)
     for group, ended_from in leave_groups_for_erasure(session, row.id):
         audit(session, caller.actor, "member_left", group_id=group.id, member_id=row.id,
               detail={"because": "member erased"})

@@ -70,6 +70,7 @@ def decide(session: Session, config: MatchConfig, pairing_id: int, decision: Dec
     NotFoundError: no such pairing.
     ConflictError: the pairing is not in the status `decision` needs, or (approval) it is no longer possible.
 
+    Withdrawing takes back an open invitation (`withdrawn`: not proposed again, like a rejection).
     With mutual consent an approval invites both members (`invited`) instead of activating the pair.
     Invitations of these members whose time ran out expire first, under the same locks, so they
     free their places before capacity is counted.
