@@ -90,7 +90,9 @@ def answer(session: Session, group_id: int, member_id: int, choice: Answer, acto
            reason: str | None = None, now: datetime | None = None) -> GroupMembership:
     """A member accepts or declines their place in an invited group; returns their place.
 
-    Accepting twice changes nothing. Raises
+    Accepting twice changes nothing; a member who accepted may still decline until the group starts.
+
+    Raises
     ------
     NotFoundError: no such group.
     ConflictError: the member was never invited to it, or the invitation is no longer open
@@ -107,11 +109,10 @@ def answer(session: Session, group_id: int, member_id: int, choice: Answer, acto
     if choice == Answer.ACCEPT and place.invitation == InvitationStatus.ACCEPTED and place.left_at is None \
             and group.status in (GroupStatus.INVITED, GroupStatus.APPROVED):
         return place
-    if place.invitation != InvitationStatus.INVITED or place.left_at is not None \
-            or group.status not in (GroupStatus.INVITED, GroupStatus.APPROVED):
+    if not _answerable(group, place, choice):
         state = place.invitation if group.status in (GroupStatus.INVITED, GroupStatus.APPROVED) else group.status
-        raise ConflictError(f"This invitation is {state}; only an open invitation can be accepted or declined.",
-                            "status")
+        raise ConflictError(f"This invitation is {state}; only an open invitation can be answered (and an "
+                            "acceptance changed only before the group starts).", "status")
     if choice == Answer.ACCEPT:
         _accept(session, group, place, actor, now)
     else:
@@ -120,6 +121,15 @@ def answer(session: Session, group_id: int, member_id: int, choice: Answer, acto
     others = [p.member_id for p in current_memberships(session, [group_id])[group_id]]
     touch(session, *_rows(session, [member_id, *others]))   # a facilitator's place may have changed
     return place
+
+
+def _answerable(group: SupportGroup, place: GroupMembership, choice: Answer) -> bool:
+    """An open invitation can be answered; an acceptance can still become a decline until the group starts."""
+    if place.left_at is not None or group.status not in (GroupStatus.INVITED, GroupStatus.APPROVED):
+        return False
+    changing_mind = choice == Answer.DECLINE and place.invitation == InvitationStatus.ACCEPTED \
+        and group.status == GroupStatus.INVITED
+    return place.invitation == InvitationStatus.INVITED or changing_mind
 
 
 def _accept(session: Session, group: SupportGroup, place: GroupMembership, actor: str, now: datetime) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from matcher.service import group_consent
 from matcher.service.access import Caller
 from matcher.service.errors import ConflictError, NotFoundError
 from matcher.service.listing import Page, paginate
@@ -144,6 +145,8 @@ def erase(session: Session, row: MemberRow, caller: Caller) -> None:
                   detail={"from": ended_from, "to": group.status, "because": "too few members left"})
             if ended_from == GroupStatus.APPROVED:
                 emit(session, EventType.GROUP_ENDED, [row.id, *others], group_id=group.id)
+        elif group.status == GroupStatus.INVITED:   # the others' invitations decide without them
+            group_consent.settle(session, group, caller.actor)
     touch(session, row)
 
 

@@ -132,7 +132,7 @@ def test_an_unanswered_invitation_expires_and_cannot_be_accepted(client, keys, i
     assert late.status_code == 409 and "expired" in late.json["message"]
     result = peermatch(app, "expire-invitations")
     assert result.exit_code == 0, result.output
-    assert "Expired 1 invitations." in result.output
+    assert "Expired 1 invitations (1 to pairs, 0 to groups)." in result.output
     assert rows(app, Pairing)[0].status == "expired"
     assert answer(client, keys, pid, invited["supporter"]).status_code == 409
     assert answer(client, keys, pid, invited["seeker"]).status_code == 409
