@@ -26,6 +26,7 @@ def programmes():
 def programme(programme_id: int):
     """The programme's proposed groups first, then approved and closed ones, then who the last run left out."""
     view = group_pages.programme_page(g.db, programme_id, coordinator_zone())
+    g.db.commit()   # invitations that expired on the way
     return render_template("programme.html", **vars(view), tz=coordinator_zone())
 
 
@@ -44,6 +45,7 @@ def form_groups(programme_id: int):
 def group(group_id: int):
     """Members side by side with the sentence of each narrative that fits the group best, the slot, the score."""
     view = group_pages.group_page(g.db, services(), group_id, coordinator_zone())
+    g.db.commit()   # invitations that expired on the way
     return render_template("group.html", **vars(view), tz=coordinator_zone())
 
 

@@ -95,6 +95,7 @@ class GroupMemberSchema(Schema):
     invitation = fields.String(allow_none=True, metadata={
         "description": "Mutual consent: invited or accepted (null: placed without an invitation)."})
     expires_at = UtcDateTime(allow_none=True)
+    answered_at = UtcDateTime(allow_none=True)
 
 
 class GroupAcceptSchema(StrictSchema):

@@ -64,7 +64,7 @@ def describe_groups(session: Session, groups: list[SupportGroup]) -> list[GroupV
     out = []
     for group in groups:
         members = [{"member_id": p.member_id, "display_name": names.get(p.member_id, ""), "role": p.role,
-                    "joined_at": p.joined_at, "invitation": p.invitation,
+                    "joined_at": p.joined_at, "invitation": p.invitation, "answered_at": p.answered_at,
                     "expires_at": p.expires_at if p.invitation == InvitationStatus.INVITED else None}
                    for p in places[group.id]]
         facilitator = next((p.member_id for p in places[group.id] if p.role == GroupRole.FACILITATOR), None)

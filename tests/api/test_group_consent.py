@@ -1,0 +1,192 @@
+"""Mutual consent for support groups: invitations, answers, declines, expiry and withdrawal, on SQLite and
+PostgreSQL, with the real model."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from matcher.store.keys import create_api_key
+from matcher.store.models import AuditEvent, Exclusion, GroupMembership, OutboxEvent, SupportGroup, utcnow
+from tests.api.group_cohort import form, make_cohort, open_programme
+from tests.api.test_consent import csrf, peermatch
+from tests.api.test_groups import member_ids, rows
+
+
+@pytest.fixture
+def consent() -> str:
+    return "mutual"
+
+
+@pytest.fixture
+def cohort(client, keys, member_body):
+    return make_cohort(client, keys["onboarding"], member_body)
+
+
+@pytest.fixture
+def invited(client, keys, cohort) -> dict:
+    """The Monday English grief group of a mutual-consent programme (4-6 people), approved: everyone invited."""
+    c = keys["coordinator"]
+    programme = open_programme(client, c, languages=["en"])
+    [group] = [g for g in form(client, c, programme["id"])["groups"] if set(cohort["grief"]) & member_ids(g)]
+    approved = client.post(f"/api/v1/groups/{group['id']}/approve", json={}, headers=c)
+    assert approved.status_code == 200, approved.json
+    return {"programme": programme, "group": group["id"], "members": [m["member_id"] for m in group["members"]],
+            "body": approved.json}
+
+
+def answer(client, keys, group: int, member: int, action: str = "accept", role: str = "onboarding", **body):
+    return client.post(f"/api/v1/groups/{group}/{action}", json={"member_id": member, **body}, headers=keys[role])
+
+
+def event_types(app) -> list[str]:
+    return [e.type for e in rows(app, OutboxEvent)]
+
+
+def backdate(app, group_id: int, member_ids: list[int]) -> None:
+    """These members' invitations to the group ran out a day ago."""
+    with Session(app.extensions["db_engine"]) as session:
+        session.execute(update(GroupMembership).where(GroupMembership.group_id == group_id,
+                                                      GroupMembership.member_id.in_(member_ids))
+                        .values(expires_at=utcnow() - timedelta(days=1)))
+        session.commit()
+
+
+def test_a_new_programme_takes_the_installations_default_and_each_can_change_it(client, keys, app):
+    c = keys["coordinator"]
+    default = open_programme(client, c)
+    assert (default["consent"], default["invitation_days"]) == ("mutual", 7)
+    own = open_programme(client, c, consent="coordinator", invitation_days=3)
+    assert (own["consent"], own["invitation_days"]) == ("coordinator", 3)
+    changed = client.patch(f"/api/v1/programmes/{default['id']}", json={"invitation_days": 10}, headers=c)
+    assert changed.status_code == 200 and (changed.json["consent"], changed.json["invitation_days"]) == ("mutual", 10)
+    bad = client.patch(f"/api/v1/programmes/{default['id']}", json={"consent": "maybe"}, headers=c)
+    assert bad.status_code == 422 and bad.json["field"] == "consent"
+    assert client.get(f"/api/v1/programmes/{default['id']}", headers=c).json["invitation_days"] == 10
+    event = rows(app, AuditEvent, AuditEvent.action == "programme_updated")[-1]
+    assert event.detail["from"] == {"consent": "mutual", "invitation_days": 7}
+    assert event.detail["to"] == {"consent": "mutual", "invitation_days": 10}
+
+
+def test_approval_invites_and_the_group_starts_once_enough_accepted(client, keys, invited, app):
+    gid, people = invited["group"], invited["members"]
+    body = invited["body"]
+    assert body["status"] == "invited" and len(people) >= 5
+    assert {m["invitation"] for m in body["members"]} == {"invited"} and all(m["expires_at"] for m in body["members"])
+    for member in people[:3]:
+        accepted = answer(client, keys, gid, member)
+        assert accepted.status_code == 200 and accepted.json["invitation"] == "accepted"
+        assert accepted.json["group_status"] == "invited"                 # 3 of the 4 it needs
+    again = answer(client, keys, gid, people[0])                          # accepting twice changes nothing
+    assert again.status_code == 200 and again.json == answer(client, keys, gid, people[0]).json
+    fourth = answer(client, keys, gid, people[3])
+    assert fourth.json["group_status"] == "approved"                      # the minimum is met: it starts
+    late = answer(client, keys, gid, people[4])                           # a later acceptance joins the meeting group
+    assert late.status_code == 200 and late.json["group_status"] == "approved"
+    history = client.get(f"/api/v1/groups/{gid}/history", headers=keys["coordinator"]).json["events"]
+    assert [e["action"] for e in history][1:] == ["approve"] + ["accepted"] * 4 + ["started", "accepted"]
+    assert history[1]["detail"] == {"from": "proposed", "to": "invited"}
+    assert event_types(app) == ["group.invited", "group.started", "group.started"]
+    started = rows(app, OutboxEvent)[1]
+    assert sorted(started.member_ids) == sorted(people[:4]) and rows(app, OutboxEvent)[2].member_ids == [people[4]]
+    mine = client.get(f"/api/v1/members/{people[4]}/groups", headers=keys["onboarding"]).json["groups"]
+    assert [(g["id"], g["status"], g["invitation"]) for g in mine] == [(gid, "approved", "accepted")]
+    rated = client.post(f"/api/v1/groups/{gid}/feedback", json={"member_id": people[0], "rating": 5,
+                                                                 "would_continue": True}, headers=keys["onboarding"])
+    assert rated.status_code == 201
+
+
+def test_only_the_members_own_client_answers(client, keys, invited, app, cohort):
+    with Session(app.extensions["db_engine"]) as session:
+        _, other_key = create_api_key(session, "onboarding", "another-app")
+        session.commit()
+    gid, member = invited["group"], invited["members"][0]
+    foreign = client.post(f"/api/v1/groups/{gid}/accept", json={"member_id": member},
+                          headers={"Authorization": f"Bearer {other_key}"})
+    assert foreign.status_code == 404
+    assert answer(client, keys, gid, member, role="coordinator").status_code == 403
+    outsider = answer(client, keys, gid, cohort["cancer"][0])
+    assert outsider.status_code == 409 and outsider.json["field"] == "member_id"
+    assert answer(client, keys, 999999, member).status_code == 404
+    assert {p.invitation for p in rows(app, GroupMembership, GroupMembership.group_id == gid)} == {"invited"}
+
+
+def test_a_decline_frees_the_place_shows_why_and_the_decliner_is_never_grouped_with_them_again(
+        client, keys, invited, app, page_key):
+    gid, people = invited["group"], invited["members"]
+    c = keys["coordinator"]
+    decliner = people[0]
+    answer(client, keys, gid, decliner)                                   # accepted, then changes their mind
+    declined = answer(client, keys, gid, decliner, "decline", reason="Evenings are hard for me now.")
+    assert declined.status_code == 200 and declined.json["invitation"] == "declined"
+    assert "reason" not in declined.json                                  # the client sees states only
+    assert answer(client, keys, gid, decliner).status_code == 409         # accept after a decline
+    assert answer(client, keys, gid, decliner, "decline").status_code == 409
+    others = set(people) - {decliner}
+    assert {(e.member_id, e.other_id, e.kind) for e in rows(app, Exclusion)} == {(decliner, o, "decline")
+                                                                                  for o in others}
+    group = client.get(f"/api/v1/groups/{gid}", headers=c).json
+    assert decliner not in member_ids(group) and group["status"] == "invited"
+    assert [(i["member_id"], i["invitation"], i["reason"]) for i in group["closed_invitations"]] == [
+        (decliner, "declined", "Evenings are hard for me now.")]
+    client.post("/coordinator/login", data={"key": page_key, "csrf_token": csrf(client)})
+    page = client.get(f"/coordinator/groups/{gid}").get_data(as_text=True)
+    assert 'id="invitation-' in page and "Evenings are hard for me now." in page and "declined" in page
+    programme_page = client.get(f"/coordinator/programmes/{invited['programme']['id']}").get_data(as_text=True)
+    assert "Invited groups (1)" in programme_page and "1 declined" in programme_page
+    withdrawn = client.post(f"/api/v1/groups/{gid}/withdraw", json={"reason": "Re-forming the circle."}, headers=c)
+    assert withdrawn.status_code == 200 and withdrawn.json["status"] == "withdrawn"
+    again = form(client, c, invited["programme"]["id"])
+    for new_group in again["groups"]:                                     # never together again
+        assert not (decliner in member_ids(new_group) and others & member_ids(new_group))
+    assert event_types(app)[-1] == "group.ended"
+
+
+def test_an_unanswered_invitation_expires_by_the_command_and_on_reads(client, keys, invited, app):
+    gid, people = invited["group"], invited["members"]
+    for member in people[:3]:
+        answer(client, keys, gid, member)
+    backdate(app, gid, [people[3]])
+    late = answer(client, keys, gid, people[3])
+    assert late.status_code == 409 and "expired" in late.json["message"]
+    read = client.get(f"/api/v1/groups/{gid}", headers=keys["coordinator"]).json    # expired lazily
+    assert people[3] not in member_ids(read) and read["status"] == "invited"
+    assert [(i["member_id"], i["invitation"]) for i in read["closed_invitations"]] == [(people[3], "expired")]
+    assert answer(client, keys, gid, people[3]).status_code == 409
+    backdate(app, gid, people[4:])
+    result = peermatch(app, "expire-invitations")
+    assert result.exit_code == 0 and f"0 to pairs, {len(people) - 4} to groups" in result.output, result.output
+    group = rows(app, SupportGroup, SupportGroup.id == gid)[0]
+    assert group.status == "unfilled" and group.reason == "Only 3 of the 4 people it needs accepted."
+    assert event_types(app)[-1] == "group.ended" and sorted(rows(app, OutboxEvent)[-1].member_ids) == people[:3]
+    assert "group.invitation_expired" in event_types(app)
+    actions = [e.action for e in rows(app, AuditEvent, AuditEvent.group_id == gid)]
+    assert actions[-1] == "unfilled" and actions.count("invitation_expired") == len(people) - 3
+    assert rows(app, Exclusion) == []                       # expiry is no decline: they may be grouped again
+    again = form(client, keys["coordinator"], invited["programme"]["id"])
+    assert any(set(people[:4]) <= member_ids(g) for g in again["groups"])
+
+
+def test_a_coordinator_consent_programme_still_starts_at_approval(client, keys, cohort, app):
+    c = keys["coordinator"]
+    programme = open_programme(client, c, languages=["en"], consent="coordinator")
+    group = form(client, c, programme["id"])["groups"][0]
+    approved = client.post(f"/api/v1/groups/{group['id']}/approve", json={}, headers=c).json
+    assert approved["status"] == "approved" and {m["invitation"] for m in approved["members"]} == {None}
+    assert answer(client, keys, group["id"], group["members"][0]["member_id"]).status_code == 409
+    assert event_types(app) == ["group.started"]
+
+
+def test_a_late_joiner_of_an_invited_group_is_invited_too(client, keys, invited, app):
+    gid, c, member = invited["group"], keys["coordinator"], invited["members"][0]
+    removed = client.post(f"/api/v1/groups/{gid}/members/{member}/remove", json={"reason": "Asked to wait."},
+                          headers=c)
+    assert removed.status_code == 200 and removed.json["group"]["status"] == "invited"
+    added = client.post(f"/api/v1/groups/{gid}/members", json={"member_id": member}, headers=c)
+    assert added.status_code == 200
+    assert next(m for m in added.json["members"] if m["member_id"] == member)["invitation"] == "invited"
+    assert event_types(app) == ["group.invited", "group.member_left", "group.invited"]
+    assert rows(app, OutboxEvent)[-1].member_ids == [member]
+    assert answer(client, keys, gid, member).json["invitation"] == "accepted"
