@@ -2,17 +2,22 @@
 PostgreSQL, with the real model."""
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from matcher.states import CAPACITY_STATUSES
 from matcher.store.keys import create_api_key
-from matcher.store.models import AuditEvent, Exclusion, GroupMembership, OutboxEvent, SupportGroup, utcnow
-from tests.api.group_cohort import form, make_cohort, open_programme
+from matcher.store.models import AuditEvent, Exclusion, GroupMembership, OutboxEvent, Pairing, SupportGroup, utcnow
+from matcher.store.pairings import active_pairing_counts
+from tests.api.group_cohort import form, group_member, make_cohort, open_programme
+from tests.api.helpers import create
 from tests.api.test_consent import csrf, peermatch
 from tests.api.test_groups import member_ids, rows
+from tests.api.test_pairings import GRIEF, GRIEF_SUPPORTER
 
 
 @pytest.fixture
@@ -190,3 +195,54 @@ def test_a_late_joiner_of_an_invited_group_is_invited_too(client, keys, invited,
     assert event_types(app) == ["group.invited", "group.member_left", "group.invited"]
     assert rows(app, OutboxEvent)[-1].member_ids == [member]
     assert answer(client, keys, gid, member).json["invitation"] == "accepted"
+
+
+def test_capacity_is_never_exceeded_when_a_facilitators_invitations_race_other_approvals(client, keys, cohort, app,
+                                                                                         member_body):
+    """Sol has two places, one held by an open group invitation: a second group and five pairs race for the other,
+    while a member of the first group accepts."""
+    h, c = keys["onboarding"], keys["coordinator"]
+    sol = create(client, h, group_member(member_body, "Sol", GRIEF_SUPPORTER, role="supporter", capacity=2,
+                                         formats=["group", "pair"]))["id"]
+    groups = []
+    for name in ("Monday circle", "Second Monday circle"):
+        programme = open_programme(client, c, name=name, languages=["en"], needs_facilitator=True, max_size=7)
+        [group] = [g for g in form(client, c, programme["id"])["groups"] if g["facilitator_id"] == sol]
+        groups.append(group)
+    first, second = groups
+    assert client.post(f"/api/v1/groups/{first['id']}/approve", json={}, headers=c).json["status"] == "invited"
+    seekers = [create(client, h, group_member(member_body, f"Seeker {i}", GRIEF, formats=["pair"]))["id"]
+               for i in range(5)]
+    with Session(app.extensions["db_engine"]) as session:
+        pairings = [Pairing(seeker_id=s, supporter_id=sol, score=0.5, explanation={}) for s in seekers]
+        session.add_all(pairings)
+        session.commit()
+        pairing_ids = [p.id for p in pairings]
+    accepting = next(m["member_id"] for m in first["members"] if m["member_id"] != sol)
+    jobs = [(f"/api/v1/groups/{second['id']}/approve", {}, c)]
+    jobs += [(f"/api/v1/pairings/{p}/approve", {}, c) for p in pairing_ids]
+    jobs += [(f"/api/v1/groups/{first['id']}/accept", {"member_id": accepting}, h)]
+    results = race(app, jobs)
+    assert results[jobs[-1][0]] == 200
+    approvals = [results[path] for path, _, _ in jobs[:-1]]
+    assert sorted(approvals) == [200] + [409] * (len(approvals) - 1)
+    with Session(app.extensions["db_engine"]) as session:
+        taken = active_pairing_counts(session, [sol], statuses=CAPACITY_STATUSES).get(sol, 0)
+    assert taken == 2
+
+
+def race(app, jobs: list[tuple[str, dict, dict]]) -> dict[str, int]:
+    """POST every job at once, each from its own thread and test client; path -> status code."""
+    barrier, results = threading.Barrier(len(jobs)), {}
+
+    def post(path: str, body: dict, headers: dict) -> None:
+        own_client = app.test_client()
+        barrier.wait()
+        results[path] = own_client.post(path, json=body, headers=headers).status_code
+
+    threads = [threading.Thread(target=post, args=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
