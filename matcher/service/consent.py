@@ -6,6 +6,9 @@ existed). With `mutual` it becomes `invited`; it turns `approved` (active) once 
 nobody answered within `invitation_days`. Every transition runs under the members' locks that
 approval takes, is audited and emits its event. Expiry runs from `peermatch expire-invitations` and
 lazily whenever pairings are read or decided, so nothing depends on a scheduler.
+
+`settings` and `configure` also serve the `groups` row: the consent new group programmes start with
+(each programme then keeps its own; `group_consent` runs their invitations).
 """
 from __future__ import annotations
 

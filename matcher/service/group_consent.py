@@ -230,12 +230,12 @@ def expire_locked(session: Session, locked: Iterable[int], now: datetime | None 
     locked (others wait for the next reader); frees the places, then settles each group."""
     now, locked = now or utcnow(), set(locked)
     due = due_group_invitations(session, now, locked)
-    groups = lock_groups(session, [p.group_id for p in due])
-    current = current_memberships(session, list(groups))
+    current = current_memberships(session, sorted({p.group_id for p in due}))
+    # only groups whose every member this transaction holds: nobody else can be waiting for their rows
+    ready = [gid for gid, places in current.items() if {p.member_id for p in places} <= locked]
+    groups = lock_groups(session, ready)
     expired, changed = [], set()
     for group_id, group in groups.items():
-        if not {p.member_id for p in current[group_id]} <= locked:
-            continue
         changed |= {p.member_id for p in current[group_id]}
         for place in (p for p in due if p.group_id == group_id):
             place.invitation, place.left_at = InvitationStatus.EXPIRED, now

@@ -138,12 +138,13 @@ def erase(session: Session, row: MemberRow, caller: Caller) -> None:
         audit(session, caller.actor, "member_left", group_id=group.id, member_id=row.id,
               detail={"because": "member erased"})
         others = group_member_ids(session, group.id)
-        if GroupStatus.APPROVED in (group.status, ended_from):   # a group that was meeting: its clients hear
+        told = {GroupStatus.APPROVED, GroupStatus.INVITED}     # a group its members' clients had heard of
+        if told & {group.status, ended_from}:
             emit(session, EventType.GROUP_MEMBER_LEFT, [row.id, *others], group_id=group.id, member_id=row.id)
         if ended_from is not None:
             audit(session, caller.actor, "ended", group_id=group.id,
                   detail={"from": ended_from, "to": group.status, "because": "too few members left"})
-            if ended_from == GroupStatus.APPROVED:
+            if ended_from in told:
                 emit(session, EventType.GROUP_ENDED, [row.id, *others], group_id=group.id)
         elif group.status == GroupStatus.INVITED:   # the others' invitations decide without them
             group_consent.settle(session, group, caller.actor)
