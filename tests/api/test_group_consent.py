@@ -254,6 +254,6 @@ def test_erasing_a_member_who_declined_drops_their_reason_and_exclusions(client,
     assert client.delete(f"/api/v1/members/{decliner}", headers=keys["onboarding"]).status_code == 204
     group = client.get(f"/api/v1/groups/{gid}", headers=keys["coordinator"]).json
     assert [(i["member_id"], i["reason"], i["display_name"]) for i in group["closed_invitations"]] == [
-        (decliner, None, "")]
+        (decliner, None, f"(erased member {decliner})")]
     assert rows(app, Exclusion) == []
     assert all(e.reason is None for e in rows(app, AuditEvent, AuditEvent.member_id == decliner))
