@@ -197,10 +197,8 @@ def test_a_late_joiner_of_an_invited_group_is_invited_too(client, keys, invited,
     assert answer(client, keys, gid, member).json["invitation"] == "accepted"
 
 
-def test_capacity_is_never_exceeded_when_a_facilitators_invitations_race_other_approvals(client, keys, cohort, app,
-                                                                                         member_body):
-    """Sol has two places, one held by an open group invitation: a second group and five pairs race for the other,
-    while a member of the first group accepts."""
+def sol_in_two_programmes(client, keys, member_body) -> tuple[int, dict, dict]:
+    """Sol, a two-place supporter, facilitates a proposed group in each of two programmes."""
     h, c = keys["onboarding"], keys["coordinator"]
     sol = create(client, h, group_member(member_body, "Sol", GRIEF_SUPPORTER, role="supporter", capacity=2,
                                          formats=["group", "pair"]))["id"]
@@ -209,15 +207,45 @@ def test_capacity_is_never_exceeded_when_a_facilitators_invitations_race_other_a
         programme = open_programme(client, c, name=name, languages=["en"], needs_facilitator=True, max_size=7)
         [group] = [g for g in form(client, c, programme["id"])["groups"] if g["facilitator_id"] == sol]
         groups.append(group)
-    first, second = groups
+    return sol, groups[0], groups[1]
+
+
+def pairings_with(app, supporter: int, seekers: list[int]) -> list[int]:
+    with Session(app.extensions["db_engine"]) as session:
+        pairings = [Pairing(seeker_id=s, supporter_id=supporter, score=0.5, explanation={}) for s in seekers]
+        session.add_all(pairings)
+        session.commit()
+        return [p.id for p in pairings]
+
+
+def test_a_facilitators_open_invitations_count_against_their_capacity(client, keys, cohort, app, member_body):
+    h, c = keys["onboarding"], keys["coordinator"]
+    sol, first, second = sol_in_two_programmes(client, keys, member_body)
+    assert client.post(f"/api/v1/groups/{first['id']}/approve", json={}, headers=c).json["status"] == "invited"
+    seekers = [create(client, h, group_member(member_body, f"Seeker {i}", GRIEF, formats=["pair"]))["id"]
+               for i in range(2)]
+    pair, other_pair = pairings_with(app, sol, seekers)
+    assert client.post(f"/api/v1/pairings/{pair}/approve", json={}, headers=c).json["status"] == "invited"
+    full = client.post(f"/api/v1/groups/{second['id']}/approve", json={}, headers=c)   # an invited group and pair
+    assert full.status_code == 409 and "a free place" in full.json["message"]
+    assert client.patch(f"/api/v1/members/{sol}", json={"capacity": 1}, headers=h).status_code == 409
+    withdrawn = client.post(f"/api/v1/groups/{first['id']}/withdraw", json={"reason": "Sol is needed elsewhere."},
+                            headers=c)
+    assert withdrawn.json["status"] == "withdrawn"                                     # frees Sol's place
+    assert client.post(f"/api/v1/groups/{second['id']}/approve", json={}, headers=c).json["status"] == "invited"
+    assert client.post(f"/api/v1/pairings/{other_pair}/approve", json={}, headers=c).status_code == 409
+
+
+def test_capacity_is_never_exceeded_when_a_facilitators_invitations_race_other_approvals(client, keys, cohort, app,
+                                                                                         member_body):
+    """Sol has two places, one held by an open group invitation: a second group and five pairs race for the other,
+    while a member of the first group accepts."""
+    h, c = keys["onboarding"], keys["coordinator"]
+    sol, first, second = sol_in_two_programmes(client, keys, member_body)
     assert client.post(f"/api/v1/groups/{first['id']}/approve", json={}, headers=c).json["status"] == "invited"
     seekers = [create(client, h, group_member(member_body, f"Seeker {i}", GRIEF, formats=["pair"]))["id"]
                for i in range(5)]
-    with Session(app.extensions["db_engine"]) as session:
-        pairings = [Pairing(seeker_id=s, supporter_id=sol, score=0.5, explanation={}) for s in seekers]
-        session.add_all(pairings)
-        session.commit()
-        pairing_ids = [p.id for p in pairings]
+    pairing_ids = pairings_with(app, sol, seekers)
     accepting = next(m["member_id"] for m in first["members"] if m["member_id"] != sol)
     jobs = [(f"/api/v1/groups/{second['id']}/approve", {}, c)]
     jobs += [(f"/api/v1/pairings/{p}/approve", {}, c) for p in pairing_ids]
