@@ -103,6 +103,7 @@ def warm_index(app: Flask) -> None:
 
 def _init_api(app: Flask) -> None:
     from api import (
+        consent,
         exports,
         giving_back,
         groups,
@@ -138,7 +139,7 @@ def _init_api(app: Flask) -> None:
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An API key."}}},
         "security": [{"bearerAuth": []}]})
     for blueprint in (members.blp, suggestions.blp, pairings.rounds_blp, pairings.blp, exports.blp, stats.blp,
-                      programmes.blp, groups.blp, member_groups.blp, giving_back.blp, webhooks.blp):
+                      programmes.blp, groups.blp, member_groups.blp, giving_back.blp, webhooks.blp, consent.blp):
         api.register_blueprint(blueprint)
     register_error_handlers(app)
     init_request_checks(app)

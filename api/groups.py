@@ -9,15 +9,18 @@ from api.rate_limits import WRITES, rate_limited
 from api.schemas import EmptySchema, ReasonSchema
 from api.schemas.groups import (
     AddMemberSchema,
+    GroupAcceptSchema,
     GroupChangeSchema,
+    GroupDeclineSchema,
     GroupFeedbackInSchema,
     GroupFeedbackOutSchema,
     GroupHistorySchema,
     GroupSchema,
+    InvitationAnswerSchema,
     MoveMemberSchema,
 )
-from matcher.service import group_feedback, group_review, onboarding
-from matcher.states import ApiRole, GroupRole
+from matcher.service import group_consent, group_feedback, group_review, onboarding
+from matcher.states import Answer, ApiRole, GroupRole
 
 blp = Blueprint("groups", __name__, url_prefix="/api/v1/groups",
                 description="Support groups: proposed, approved, rejected and ended, and every change to them.")
@@ -29,8 +32,10 @@ COORDINATOR = ApiRole.COORDINATOR
 @requires(COORDINATOR)
 @blp.response(200, GroupSchema)
 def get_group(group_id):
-    """One group: its members, slot, language and score parts."""
-    return group_review.show_group(g.db, group_id)
+    """One group: its members (and their invitations), slot, language, score parts, declines and expiries."""
+    group = group_review.show_group(g.db, group_id)
+    g.db.commit()   # invitations that expired on the way
+    return group
 
 
 def _decide(group_id: int, action: str, reason: str | None = None):
@@ -67,6 +72,47 @@ def reject(data, group_id):
 def end(data, group_id):
     """End an approved group, saying why; its facilitator's place is free again."""
     return _decide(group_id, "end", data["reason"].strip())
+
+
+@blp.route("/<int:group_id>/withdraw", methods=["POST"])
+@rate_limited(blp, WRITES)
+@requires(COORDINATOR)
+@blp.arguments(ReasonSchema)
+@blp.response(200, GroupSchema)
+def withdraw(data, group_id):
+    """Withdraw an invited group's invitations before it starts, saying why; every place is free again."""
+    return _decide(group_id, "withdraw", data["reason"].strip())
+
+
+def _answer(group_id: int, member_id: int, choice: Answer, reason: str | None = None) -> dict:
+    onboarding.member_for(g.db, member_id, caller())   # a client answers only for its own members
+    place = group_consent.answer(g.db, group_id, member_id, choice, caller().actor, reason)
+    answered = {"group_id": group_id, "member_id": member_id, "role": place.role, "invitation": place.invitation,
+                "invited_at": place.invited_at, "expires_at": place.expires_at, "answered_at": place.answered_at,
+                "group_status": group_review.get_group(g.db, group_id).status}
+    g.db.commit()
+    return answered
+
+
+@blp.route("/<int:group_id>/accept", methods=["POST"])
+@rate_limited(blp, WRITES)
+@requires(ApiRole.ONBOARDING)
+@blp.arguments(GroupAcceptSchema)
+@blp.response(200, InvitationAnswerSchema)
+def accept(data, group_id):
+    """A member accepts their place in an invited group; it starts once enough have accepted. Idempotent."""
+    return _answer(group_id, data["member_id"], Answer.ACCEPT)
+
+
+@blp.route("/<int:group_id>/decline", methods=["POST"])
+@rate_limited(blp, WRITES)
+@requires(ApiRole.ONBOARDING)
+@blp.arguments(GroupDeclineSchema)
+@blp.response(200, InvitationAnswerSchema)
+def decline(data, group_id):
+    """A member declines their place: it is freed, and they are never grouped with these members again."""
+    reason = data["reason"].strip() if data["reason"] else None
+    return _answer(group_id, data["member_id"], Answer.DECLINE, reason or None)
 
 
 @blp.route("/<int:group_id>/members", methods=["POST"])
@@ -111,7 +157,9 @@ def remove_member(data, group_id, member_id):
 @blp.response(200, GroupHistorySchema)
 def history(group_id):
     """Every change to the group: who, when, what and why, oldest first."""
-    return {"group_id": group_id, "events": group_review.history(g.db, group_id)}
+    events = group_review.history(g.db, group_id)
+    g.db.commit()
+    return {"group_id": group_id, "events": events}
 
 
 @blp.route("/<int:group_id>/feedback", methods=["POST"])

@@ -27,6 +27,9 @@ def group_suggestions(args, member_id):
 @requires(ApiRole.ONBOARDING, ApiRole.COORDINATOR)
 @blp.response(200, MemberGroupsSchema)
 def member_groups(member_id):
-    """The member's approved groups: the others' names and intros, and the slot in the member's time zone."""
+    """The member's approved groups and open invitations: the others' names and intros, the slot in the
+    member's time zone, and the member's own invitation (answer it before `expires_at`)."""
     member = onboarding.member_for(g.db, member_id, caller())
-    return {"member_id": member.id, "groups": group_feedback.my_groups(g.db, member)}
+    groups = group_feedback.my_groups(g.db, member)
+    g.db.commit()   # invitations that expired on the way
+    return {"member_id": member_id, "groups": groups}

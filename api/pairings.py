@@ -108,6 +108,16 @@ def end(data, pairing_id):
     return _decide(pairing_id, Decision.END, data["reason"].strip())
 
 
+@blp.route("/<int:pairing_id>/withdraw", methods=["POST"])
+@rate_limited(blp, WRITES)
+@requires(COORDINATOR)
+@blp.arguments(ReasonSchema)
+@blp.response(200, PairingSchema)
+def withdraw(data, pairing_id):
+    """Withdraw an open invitation, saying why; both places are freed and the two are not proposed again."""
+    return _decide(pairing_id, Decision.WITHDRAW, data["reason"].strip())
+
+
 def _answer(pairing_id: int, member_id: int, choice: Answer, reason: str | None = None):
     onboarding.member_for(g.db, member_id, caller())   # a client answers only for its own members
     pairing = consent.answer(g.db, pairing_id, member_id, choice, caller().actor, reason)

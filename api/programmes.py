@@ -86,4 +86,6 @@ def form(_data, programme_id):
 def groups(args, programme_id):
     """The programme's groups, optionally of one status, oldest first."""
     programmes.get_programme(g.db, programme_id)
-    return group_review.list_groups(g.db, programme_id, args["status"], args["page"], args["per_page"])
+    found = group_review.list_groups(g.db, programme_id, args["status"], args["page"], args["per_page"])
+    g.db.commit()   # invitations that expired on the way
+    return found

@@ -25,6 +25,7 @@ class PairingStatus(StrEnum):
     INVITED = "invited"         # approved by a coordinator, waiting for both members to accept (mutual consent)
     DECLINED = "declined"       # a member declined the invitation
     EXPIRED = "expired"         # nobody answered within the programme's invitation_days
+    WITHDRAWN = "withdrawn"     # a coordinator withdrew the invitation before both accepted
 
 
 class Decision(StrEnum):
@@ -33,6 +34,7 @@ class Decision(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     END = "end"
+    WITHDRAW = "withdraw"       # take back an open invitation (mutual consent), saying why
 
 
 # decision -> (the status it needs, the status it leaves)
@@ -40,11 +42,13 @@ TRANSITIONS: dict[Decision, tuple[PairingStatus, PairingStatus]] = {
     Decision.APPROVE: (PairingStatus.PROPOSED, PairingStatus.APPROVED),
     Decision.REJECT: (PairingStatus.PROPOSED, PairingStatus.REJECTED),
     Decision.END: (PairingStatus.APPROVED, PairingStatus.ENDED),
+    Decision.WITHDRAW: (PairingStatus.INVITED, PairingStatus.WITHDRAWN),
 }
 ACTIVE_STATUSES = (PairingStatus.APPROVED,)                               # a place is in use
 RESERVING_STATUSES = (PairingStatus.PROPOSED, PairingStatus.APPROVED,     # a place is held until a decision
                       PairingStatus.INVITED)
-CLOSED_STATUSES = (PairingStatus.REJECTED, PairingStatus.ENDED)           # the two are not proposed again
+CLOSED_STATUSES = (PairingStatus.REJECTED, PairingStatus.ENDED,           # the two are not proposed again
+                   PairingStatus.WITHDRAWN)
 CAPACITY_STATUSES = (PairingStatus.APPROVED, PairingStatus.INVITED)       # what approval counts against capacity
 
 
@@ -71,9 +75,21 @@ class MemberFormat(StrEnum):
 
 class GroupStatus(StrEnum):
     PROPOSED = "proposed"
-    APPROVED = "approved"
+    APPROVED = "approved"       # meeting (with mutual consent: once enough members accepted)
     REJECTED = "rejected"
     ENDED = "ended"
+    INVITED = "invited"         # approved by a coordinator, waiting for enough members to accept (mutual consent)
+    UNFILLED = "unfilled"       # every invitation was answered or expired and too few had accepted
+    WITHDRAWN = "withdrawn"     # a coordinator withdrew the invitations before the group started
+
+
+class InvitationStatus(StrEnum):
+    """A member's answer to a group's invitation (mutual consent); a place without one was placed directly."""
+
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"       # the place is freed; the member is never grouped with the others again
+    EXPIRED = "expired"         # not answered within the programme's invitation_days; the place is freed
 
 
 class GroupRole(StrEnum):
@@ -83,7 +99,9 @@ class GroupRole(StrEnum):
     FACILITATOR = "facilitator"
 
 
-OPEN_GROUP_STATUSES = (GroupStatus.PROPOSED, GroupStatus.APPROVED)   # members are placed: not in another group
+# members are placed: not in another group of the programme
+OPEN_GROUP_STATUSES = (GroupStatus.PROPOSED, GroupStatus.INVITED, GroupStatus.APPROVED)
+CLOSED_GROUP_STATUSES = (GroupStatus.REJECTED, GroupStatus.ENDED, GroupStatus.UNFILLED, GroupStatus.WITHDRAWN)
 
 
 class Consent(StrEnum):
@@ -94,9 +112,11 @@ class Consent(StrEnum):
 
 
 class Programme(StrEnum):
-    """What a consent setting belongs to: pairs, or (on the groups branch) a group programme."""
+    """What a consent setting row belongs to: pairs, or the default new group programmes start with
+    (each group programme keeps its own `consent` and `invitation_days`)."""
 
     PAIRS = "pairs"
+    GROUPS = "groups"
 
 
 class Answer(StrEnum):
@@ -123,8 +143,9 @@ class EventType(StrEnum):
     PAIRING_DECLINED = "pairing.declined"
     PAIRING_EXPIRED = "pairing.expired"
     PAIRING_ENDED = "pairing.ended"
-    GROUP_INVITED = "group.invited"           # emitted by the groups programme (not on this branch yet)
+    GROUP_INVITED = "group.invited"
     GROUP_STARTED = "group.started"
+    GROUP_INVITATION_EXPIRED = "group.invitation_expired"
     GROUP_MEMBER_LEFT = "group.member_left"
     GROUP_ENDED = "group.ended"
     MEMBER_HELD = "member.held"

@@ -69,8 +69,9 @@ def database_url(request, tmp_path) -> str:
 
 @pytest.fixture
 def consent() -> str:
-    """How pairs ask for consent in the `app` fixture: `coordinator` (approval activates a pair), which the
-    tests written before mutual consent assume; tests of mutual consent override this fixture."""
+    """How pairs, and new group programmes, ask for consent in the `app` fixture: `coordinator` (approval
+    activates a pair or starts a group), which the tests written before mutual consent assume; tests of
+    mutual consent override this fixture."""
     return "coordinator"
 
 
@@ -83,6 +84,7 @@ def app(database_url, embedder, consent):
                       "SECRET_KEY": "test"})
     with Session(app.extensions["db_engine"]) as session:
         programme_setting(session, "pairs").consent = consent
+        programme_setting(session, "groups").consent = consent
         session.commit()
     yield app
     app.extensions["db_engine"].dispose()

@@ -8,20 +8,24 @@ import threading
 import click
 
 from api import cli
-from matcher.service import consent
+from matcher.service import consent, group_consent
 from matcher.service.access import command_line_caller
 from matcher.service.delivery import DeliveryWorker
-from matcher.states import Consent
+from matcher.states import Consent, Programme
 
 
 @click.command("expire-invitations")
 def expire_invitations() -> None:
-    """Expire invitations nobody answered in time, freeing their places (safe to run from cron at any interval)."""
+    """Expire pair and group invitations nobody answered in time, freeing their places (safe to run from cron
+    at any interval)."""
     db = cli.database()
+    actor = command_line_caller().actor
     with db.session() as session:
-        expired = consent.expire_due(session, actor=command_line_caller().actor)
+        pairs = consent.expire_due(session, actor=actor)
         session.commit()
-    click.echo(f"Expired {len(expired)} invitations.")
+        groups = group_consent.expire_due(session, actor=actor)
+        session.commit()
+    click.echo(f"Expired {len(pairs) + len(groups)} invitations ({len(pairs)} to pairs, {len(groups)} to groups).")
 
 
 @click.command("deliver-webhooks")
@@ -42,19 +46,22 @@ def deliver_webhooks(once: bool) -> None:
 
 
 @click.command("consent")
+@click.option("--programme", type=click.Choice([p.value for p in Programme]), default=Programme.PAIRS.value,
+              show_default=True, help="pairs, or groups: what new group programmes start with.")
 @click.option("--mode", type=click.Choice([c.value for c in Consent]), default=None,
               help="coordinator: approval activates a pair; mutual: both members must accept.")
 @click.option("--invitation-days", type=click.IntRange(1, consent.MAX_INVITATION_DAYS), default=None,
               help="Days members have to answer an invitation.")
-def consent_setting(mode: str | None, invitation_days: int | None) -> None:
-    """Show, or change, how pairs ask for consent."""
+def consent_setting(programme: str, mode: str | None, invitation_days: int | None) -> None:
+    """Show, or change, how pairs (or new group programmes) ask for consent."""
     db = cli.database()
     with db.session() as session:
         if mode is not None or invitation_days is not None:
-            consent.configure(session, command_line_caller().actor, Consent(mode) if mode else None, invitation_days)
-        row = consent.settings(session)
+            consent.configure(session, command_line_caller().actor, Consent(mode) if mode else None, invitation_days,
+                              programme)
+        row = consent.settings(session, programme)
         session.commit()
-        click.echo(f"pairs: consent = {row.consent}, invitation_days = {row.invitation_days}")
+        click.echo(f"{programme}: consent = {row.consent}, invitation_days = {row.invitation_days}")
 
 
 COMMANDS = (expire_invitations, deliver_webhooks, consent_setting)

@@ -11,7 +11,7 @@ from matcher.service.errors import DomainError, NotFoundError
 from matcher.service.programmes import list_programmes
 from matcher.states import GroupRole
 
-NEEDS_REASON = ("reject", "end", "remove")
+NEEDS_REASON = ("reject", "end", "withdraw", "remove")
 
 
 @blp.route("/programmes")
@@ -26,6 +26,7 @@ def programmes():
 def programme(programme_id: int):
     """The programme's proposed groups first, then approved and closed ones, then who the last run left out."""
     view = group_pages.programme_page(g.db, programme_id, coordinator_zone())
+    g.db.commit()   # invitations that expired on the way
     return render_template("programme.html", **vars(view), tz=coordinator_zone())
 
 
@@ -44,10 +45,11 @@ def form_groups(programme_id: int):
 def group(group_id: int):
     """Members side by side with the sentence of each narrative that fits the group best, the slot, the score."""
     view = group_pages.group_page(g.db, services(), group_id, coordinator_zone())
+    g.db.commit()   # invitations that expired on the way
     return render_template("group.html", **vars(view), tz=coordinator_zone())
 
 
-@blp.route("/groups/<int:group_id>/<any(approve, reject, end, move, add, remove):action>", methods=["POST"])
+@blp.route("/groups/<int:group_id>/<any(approve, reject, end, withdraw, move, add, remove):action>", methods=["POST"])
 @page_login_required
 def change_group(group_id: int, action: str):
     reason = request.form.get("reason", "").strip() or None
@@ -63,7 +65,7 @@ def change_group(group_id: int, action: str):
 def _apply(group_id: int, action: str, reason: str | None) -> str:
     """Run one change through the same service as the API; returns what to tell the coordinator."""
     actor = caller().actor
-    if action in ("approve", "reject", "end"):
+    if action in ("approve", "reject", "end", "withdraw"):
         view = group_review.decide(g.db, group_id, action, actor, reason)
         return f"Group {group_id} is now {view.status}."
     member_id = _form_id("member_id")

@@ -33,7 +33,7 @@ def pair(pairing_id: int):
     return render_template("pair.html", **vars(view), tz=tz, days=DAYS)
 
 
-@blp.route("/pairings/<int:pairing_id>/<any(approve, reject, end):action>", methods=["POST"])
+@blp.route("/pairings/<int:pairing_id>/<any(approve, reject, end, withdraw):action>", methods=["POST"])
 @page_login_required
 def decide(pairing_id: int, action: str):
     reason = request.form.get("reason", "").strip() or None

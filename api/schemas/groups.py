@@ -16,7 +16,8 @@ from api.schemas.fields import (
     UtcDateTime,
 )
 from api.schemas.pairings import AuditEventSchema
-from matcher.states import GroupStatus
+from matcher.service.consent import MAX_INVITATION_DAYS
+from matcher.states import Consent, GroupStatus, InvitationStatus
 
 GROUP_STATUSES = tuple(GroupStatus)
 
@@ -34,6 +35,12 @@ class ProgrammeInSchema(StrictSchema):
         "description": "Each group needs a supporter, or a peer with free capacity, who facilitates it."})
     topics = TopicTags(load_default=list, metadata={"description": "Optional: members share at least one."})
     start_date = fields.Date(load_default=None, allow_none=True)
+    consent = fields.String(load_default=None, validate=validate.OneOf(tuple(Consent)), metadata={
+        "description": "coordinator: approval starts a group; mutual: each member accepts or declines, and the "
+                       "group starts once enough accepted. Default: the installation's default for new "
+                       "programmes (GET /api/v1/consent)."})
+    invitation_days = StrictInteger(load_default=None, validate=validate.Range(1, MAX_INVITATION_DAYS), metadata={
+        "description": "Days a member has to answer a group invitation (mutual consent). Default: as consent."})
 
 
 class ProgrammePatchSchema(ProgrammeInSchema):
@@ -54,6 +61,8 @@ class ProgrammeSchema(Schema):
     needs_facilitator = fields.Boolean()
     topics = fields.List(fields.String())
     start_date = fields.Date(allow_none=True)
+    consent = fields.String(metadata={"description": "coordinator or mutual"})
+    invitation_days = fields.Integer()
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
@@ -83,6 +92,44 @@ class GroupMemberSchema(Schema):
     display_name = fields.String()
     role = fields.String(metadata={"description": "member or facilitator"})
     joined_at = UtcDateTime()
+    invitation = fields.String(allow_none=True, metadata={
+        "description": "Mutual consent: invited or accepted (null: placed without an invitation)."})
+    expires_at = UtcDateTime(allow_none=True)
+    answered_at = UtcDateTime(allow_none=True)
+
+
+class GroupAcceptSchema(StrictSchema):
+    member_id = Id(required=True, metadata={"description": "The member answering: invited to the group, signed up "
+                                                           "through the calling onboarding client."})
+
+
+class GroupDeclineSchema(GroupAcceptSchema):
+    reason = Text(load_default=None, allow_none=True, multiline=True, validate=validate.Length(0, 1000),
+                  metadata={"description": "Optional; shown to coordinators, never sent to anyone else."})
+
+
+class InvitationAnswerSchema(Schema):
+    """A place's invitation, as the member's own client sees it: states and times, never others' answers."""
+
+    group_id = fields.Integer()
+    member_id = fields.Integer()
+    role = fields.String()
+    invitation = fields.String(metadata={"description": ", ".join(InvitationStatus)})
+    invited_at = UtcDateTime(allow_none=True)
+    expires_at = UtcDateTime(allow_none=True)
+    answered_at = UtcDateTime(allow_none=True)
+    group_status = fields.String(metadata={"description": "invited until enough accepted, then approved."})
+
+
+class ClosedInvitationSchema(Schema):
+    """An invitation that closed without a place: who declined (and why) or let it expire (coordinators)."""
+
+    member_id = fields.Integer()
+    display_name = fields.String()
+    role = fields.String()
+    invitation = fields.String(metadata={"description": "declined or expired"})
+    answered_at = UtcDateTime(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "The member's reason for declining, if given."})
 
 
 class GroupSchema(Schema):
@@ -97,6 +144,7 @@ class GroupSchema(Schema):
     reason = fields.String(allow_none=True)
     facilitator_id = fields.Integer(allow_none=True)
     members = fields.List(fields.Nested(GroupMemberSchema))
+    closed_invitations = fields.List(fields.Nested(ClosedInvitationSchema))
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
@@ -201,6 +249,10 @@ class MemberGroupSchema(Schema):
     language = fields.String()
     slot = fields.Nested(SlotSchema, metadata={"description": "In the member's own time zone."})
     members = fields.List(fields.Nested(FellowMemberSchema))
+    invitation = fields.String(allow_none=True, metadata={
+        "description": "The member's own invitation: invited (answer before expires_at) or accepted; null: placed "
+                       "without one."})
+    expires_at = UtcDateTime(allow_none=True)
 
 
 class MemberGroupsSchema(Schema):

@@ -6,6 +6,9 @@ existed). With `mutual` it becomes `invited`; it turns `approved` (active) once 
 nobody answered within `invitation_days`. Every transition runs under the members' locks that
 approval takes, is audited and emits its event. Expiry runs from `peermatch expire-invitations` and
 lazily whenever pairings are read or decided, so nothing depends on a scheduler.
+
+`settings` and `configure` also serve the `groups` row: the consent new group programmes start with
+(each programme then keeps its own; `group_consent` runs their invitations).
 """
 from __future__ import annotations
 
@@ -155,8 +158,8 @@ def announce_decision(session: Session, pairing: Pairing, target: PairingStatus)
         open_invitation(session, pairing)
     elif target == PairingStatus.APPROVED:
         emit(session, EventType.PAIRING_ACTIVE, list(pairing.member_ids), pairing_id=pairing.id)
-    elif target == PairingStatus.ENDED:
-        emit(session, EventType.PAIRING_ENDED, list(pairing.member_ids), pairing_id=pairing.id)
+    elif target in (PairingStatus.ENDED, PairingStatus.WITHDRAWN):   # the members heard of it: it is over
+        emit(session, EventType.PAIRING_ENDED, list(pairing.member_ids), pairing_id=pairing.id, status=target)
 
 
 def waiting_on(pairing: Pairing) -> list[int]:

@@ -1,6 +1,7 @@
 """Members' feedback on their groups (rating 1-5, would continue, optional comment), and their view of them."""
 from __future__ import annotations
 
+from matcher.service import group_consent
 from matcher.service.errors import ConflictError
 from matcher.service.group_review import get_group
 from matcher.service.group_views import MemberGroupView, member_groups
@@ -11,6 +12,7 @@ from matcher.store.groups import ever_in_group, groups_of_member, has_group_feed
 from matcher.store.models import GroupFeedback, MemberRow
 
 RATEABLE_GROUP_STATUSES = (GroupStatus.APPROVED, GroupStatus.ENDED)
+MEMBER_VISIBLE = (GroupStatus.INVITED, GroupStatus.APPROVED)
 
 
 def give_group_feedback(session: Session, group_id: int, member_id: int, rating: int, would_continue: bool,
@@ -40,7 +42,8 @@ def give_group_feedback(session: Session, group_id: int, member_id: int, rating:
 
 
 def my_groups(session: Session, member: MemberRow) -> list[MemberGroupView]:
-    """The member's approved groups as they may see them (names, intros, the slot in their zone); proposals
-    stay with the coordinators until approved."""
-    groups = [g for g in groups_of_member(session, member.id) if g.status == GroupStatus.APPROVED]
+    """The member's approved groups, and those they are invited to, as they may see them (names, intros, the
+    slot in their zone, their own invitation); proposals stay with the coordinators until approved."""
+    group_consent.expire_due(session)
+    groups = [g for g in groups_of_member(session, member.id) if g.status in MEMBER_VISIBLE]
     return member_groups(session, member, groups)

@@ -12,7 +12,7 @@ import numpy as np
 
 from matcher.groups import GroupCandidate, GroupRules, WeeklySlot, make_candidate
 from matcher.index import MemberIndex
-from matcher.states import ACTIVE_STATUSES, RESERVING_STATUSES
+from matcher.states import CAPACITY_STATUSES, RESERVING_STATUSES
 from matcher.store import Session
 from matcher.store.groups import exclusions_among
 from matcher.store.members import rows_with_vectors, to_profile
@@ -35,9 +35,9 @@ def slot_of(group: SupportGroup) -> WeeklySlot:
 
 def places_taken(session: Session, member_ids: list[int], holding: bool,
                  exclude_group: int | None = None) -> dict[int, int]:
-    """Member id -> places in use: pairings and facilitated groups that are approved (and, when `holding`,
-    those still proposed, which hold their places until a decision), other than `exclude_group`."""
-    return active_pairing_counts(session, member_ids, statuses=RESERVING_STATUSES if holding else ACTIVE_STATUSES,
+    """Member id -> places in use: pairings and facilitated groups that are approved or invited (and, when
+    `holding`, those still proposed, which hold their places until a decision), other than `exclude_group`."""
+    return active_pairing_counts(session, member_ids, statuses=RESERVING_STATUSES if holding else CAPACITY_STATUSES,
                                  exclude_group=exclude_group)
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from matcher.service import group_consent
 from matcher.service.context import Services
 from matcher.service.group_joining import joiners_for
 from matcher.service.group_review import get_group, history
 from matcher.service.group_views import GroupView, describe_group, describe_groups, slot_in
 from matcher.service.programmes import get_programme
-from matcher.states import GroupStatus
+from matcher.states import CLOSED_GROUP_STATUSES, GroupStatus
 from matcher.store import Session
 from matcher.store.groups import groups_of, last_formation
 from matcher.store.members import display_names, live_rows_by_id
@@ -24,6 +25,7 @@ from matcher.text.explanation import best_sentences_for_group
 class ProgrammePage:
     programme: GroupProgramme
     proposed: list[GroupView]
+    invited: list[GroupView]
     approved: list[GroupView]
     closed: list[GroupView]
     last_formation: GroupFormation | None
@@ -45,19 +47,24 @@ class GroupPage:
 
 
 def programme_page(session: Session, programme_id: int, tz: str) -> ProgrammePage:
+    """The programme and its groups by status (invitations past their time expire first; the caller commits)."""
+    group_consent.expire_due(session)
     programme = get_programme(session, programme_id)
     views = describe_groups(session, groups_of(session, programme_id))
     latest = last_formation(session, programme_id)
     ids = {m["member_id"] for v in views for m in v.members}
     ids |= {item["member_id"] for item in (latest.left_out if latest else [])}
     return ProgrammePage(programme, [v for v in views if v.status == GroupStatus.PROPOSED],
+                         [v for v in views if v.status == GroupStatus.INVITED],
                          [v for v in views if v.status == GroupStatus.APPROVED],
-                         [v for v in views if v.status in (GroupStatus.REJECTED, GroupStatus.ENDED)],
+                         [v for v in views if v.status in CLOSED_GROUP_STATUSES],
                          latest, display_names(session, ids), {v.id: slot_in(v.slot, tz) for v in views})
 
 
 def group_page(session: Session, services: Services, group_id: int, tz: str) -> GroupPage:
-    """The group's members side by side, each narrative's best-fitting sentence marked, the slot in `tz`."""
+    """The group's members side by side, each narrative's best-fitting sentence marked, the slot in `tz`
+    (invitations past their time expire first; the caller commits)."""
+    group_consent.expire_due(session)
     view = describe_group(session, get_group(session, group_id))
     programme = get_programme(session, view.programme_id)
     rows = live_rows_by_id(session, [m["member_id"] for m in view.members])

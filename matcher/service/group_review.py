@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from matcher.groups import GroupCandidate, Violation, check_group
+from matcher.service import group_consent
 from matcher.service.errors import ConflictError, NotFoundError
 from matcher.service.group_inputs import candidates_now, exclusion_pairs_among, rules_of, slot_of
 from matcher.service.group_views import GroupView, describe_group, describe_groups
@@ -32,13 +33,14 @@ from matcher.store.members import live_member, touch
 from matcher.store.models import AuditEvent, GroupMembership, SupportGroup, utcnow
 from matcher.store.pairings import lock_members
 
-# action -> (the status it needs, the status it leaves)
-# with coordinator consent (the only kind groups have yet) an approved group starts at once
+# action -> (the status it needs, the status it leaves); with mutual consent approval invites instead
+# (`group_consent.approval_target`), and withdrawing takes an invited group's invitations back
 GROUP_EVENTS = {GroupStatus.APPROVED: EventType.GROUP_STARTED, GroupStatus.ENDED: EventType.GROUP_ENDED}
 GROUP_TRANSITIONS = {
     "approve": (GroupStatus.PROPOSED, GroupStatus.APPROVED),
     "reject": (GroupStatus.PROPOSED, GroupStatus.REJECTED),
     "end": (GroupStatus.APPROVED, GroupStatus.ENDED),
+    "withdraw": (GroupStatus.INVITED, GroupStatus.WITHDRAWN),
 }
 
 
@@ -58,26 +60,38 @@ def get_group(session: Session, group_id: int) -> SupportGroup:
 
 
 def list_groups(session: Session, programme_id: int, status: str | None, page: int, per_page: int) -> dict:
+    """A programme's groups (invitations past their time expire first; the caller commits)."""
+    group_consent.expire_due(session)
     found = paginate(session, groups_query(programme_id, status), SupportGroup.id, page, per_page)
     found.items = describe_groups(session, found.items)
     return found.as_dict("groups")
 
 
 def show_group(session: Session, group_id: int) -> GroupView:
+    """A group as it stands now: invitations past their time expire first (the caller commits)."""
+    group_consent.expire_due(session)
     return describe_group(session, get_group(session, group_id))
 
 
 def history(session: Session, group_id: int) -> list[AuditEvent]:
+    group_consent.expire_due(session)
     get_group(session, group_id)
     return group_history(session, group_id)
 
 
 def _lock(session: Session, group_ids: list[int], extra_members: tuple[int, ...] = ()) -> dict[int, SupportGroup]:
-    """Lock the groups' current members, `extra_members` and the groups themselves; return the groups fresh."""
+    """Lock the groups' current members, `extra_members` and the groups themselves; return the groups fresh.
+
+    Invitations of those members whose time ran out expire first, under the same locks (with everyone
+    in the groups they concern), so they free their places before any rule is checked.
+    """
     for group_id in group_ids:
         get_group(session, group_id)
     places = current_memberships(session, group_ids)
-    lock_members(session, [p.member_id for ps in places.values() for p in ps] + list(extra_members))
+    members = [p.member_id for ps in places.values() for p in ps] + list(extra_members)
+    locked = members + group_consent.members_sharing_due_groups(session, members)
+    lock_members(session, locked)
+    group_consent.expire_locked(session, locked)
     groups = lock_groups(session, group_ids)
     if len(groups) != len(set(group_ids)):
         raise NotFoundError("A group was removed meanwhile.", "group_id")
@@ -126,21 +140,30 @@ def decide(session: Session, group_id: int, action: str, actor: str, reason: str
     member_ids, facilitator = members_and_facilitator(session, group)
     if action == "approve":
         refuse_if_broken(violations(session, group, member_ids, facilitator))
+        target = group_consent.approval_target(get_programme(session, group.programme_id))
     previous = group.status
+    audit(session, actor, {"end": "ended", "withdraw": "withdrawn"}.get(action, action), group_id=group.id,
+          reason=reason, detail={"from": previous, "to": target})
+    if action == "withdraw":
+        group_consent.withdraw(session, group, actor, reason or "")
     group.status, group.reason = target, reason
-    audit(session, actor, "ended" if action == "end" else action, group_id=group.id, reason=reason,
-          detail={"from": previous, "to": target})
-    if target in GROUP_EVENTS:   # the members' clients hear of a group that starts or ends (never a proposal)
+    if target == GroupStatus.INVITED:
+        group_consent.invite(session, group, current_memberships(session, [group.id])[group.id],
+                             get_programme(session, group.programme_id))
+    elif target in GROUP_EVENTS:   # the members' clients hear of a group that starts or ends (never a proposal)
         emit(session, GROUP_EVENTS[target], member_ids, group_id=group.id)
     _touch(session, member_ids)
     return describe_group(session, group)
 
 
-def _tell_member_left(session: Session, group: SupportGroup, member_id: int) -> None:
-    """A member left a group that was meeting: their client and the others' clients hear of it."""
-    if group.status == GroupStatus.APPROVED:
+def _tell_member_left(session: Session, group: SupportGroup, member_id: int, actor: str) -> None:
+    """A member left a group that was meeting or invited: their client and the others' clients hear of it
+    (an invited group may now start, or be left unfilled)."""
+    if group.status in (GroupStatus.APPROVED, GroupStatus.INVITED):
         others, _ = members_and_facilitator(session, group)
         emit(session, EventType.GROUP_MEMBER_LEFT, [member_id, *others], group_id=group.id, member_id=member_id)
+    if group.status == GroupStatus.INVITED:
+        group_consent.settle(session, group, actor)
 
 
 def add_member(session: Session, group_id: int, member_id: int, actor: str,
@@ -160,8 +183,12 @@ def add_member(session: Session, group_id: int, member_id: int, actor: str,
         raise ConflictError(f"Group {group_id} has a facilitator already (member {facilitator}).", "role")
     refuse_if_broken(violations(session, group, member_ids + [member_id],
                                 member_id if role == GroupRole.FACILITATOR else facilitator))
-    session.add(GroupMembership(group_id=group.id, member_id=member_id, role=role))
+    place = GroupMembership(group_id=group.id, member_id=member_id, role=role)
+    session.add(place)
     audit(session, actor, "member_added", group_id=group.id, member_id=member_id, detail={"role": role})
+    programme = get_programme(session, group.programme_id)
+    if group.status != GroupStatus.PROPOSED and group_consent.approval_target(programme) == GroupStatus.INVITED:
+        group_consent.invite(session, group, [place], programme)   # a late joiner says yes for themselves too
     _touch(session, member_ids + [member_id])
     session.flush()
     return describe_group(session, group)
@@ -190,7 +217,7 @@ def remove_member(session: Session, group_id: int, member_id: int, actor: str, r
     _leave(place, reason)
     audit(session, actor, "member_removed", group_id=group.id, member_id=member_id, reason=reason)
     session.flush()
-    _tell_member_left(session, group, member_id)
+    _tell_member_left(session, group, member_id, actor)
     _touch(session, [member_id])
     return GroupChange(describe_group(session, group), _what_it_lacks(session, group))
 
@@ -215,7 +242,7 @@ def move_member(session: Session, group_id: int, member_id: int, to_group_id: in
         refuse_if_broken(violations(session, target, target_ids + [member_id], target_facilitator))
     _leave(place, reason)
     session.flush()
-    _tell_member_left(session, group, member_id)
+    _tell_member_left(session, group, member_id, actor)
     if target is not None:
         session.add(GroupMembership(group_id=target.id, member_id=member_id, role=GroupRole.MEMBER))
     detail = {"from_group": group.id, "to_group": to_group_id}

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from matcher.groups import WeeklySlot
-from matcher.states import GroupRole
+from matcher.states import GroupRole, InvitationStatus
 from matcher.store import Session
-from matcher.store.groups import current_memberships, programmes_by_id
+from matcher.store.groups import current_memberships, places_of_groups, programmes_by_id
 from matcher.store.members import display_names, live_rows_by_id
 from matcher.store.models import MemberRow, SupportGroup
+
+CLOSED_INVITATIONS = (InvitationStatus.DECLINED, InvitationStatus.EXPIRED)
 
 
 @dataclass
@@ -30,6 +32,7 @@ class GroupView:
     facilitator_id: int | None
     created_at: datetime
     updated_at: datetime
+    closed_invitations: list[dict] = field(default_factory=list)   # declined or expired: who, when, why
 
 
 @dataclass
@@ -42,6 +45,8 @@ class MemberGroupView:
     language: str
     slot: dict
     members: list[dict] = field(default_factory=list)
+    invitation: str | None = None       # the member's own: invited or accepted (None: placed without one)
+    expires_at: datetime | None = None
 
 
 def slot_in(slot: dict, tz: str) -> dict:
@@ -52,16 +57,24 @@ def slot_in(slot: dict, tz: str) -> dict:
 def describe_groups(session: Session, groups: list[SupportGroup]) -> list[GroupView]:
     """Coordinators' view of `groups`: current members (facilitator first) with names and roles."""
     places = current_memberships(session, [g.id for g in groups])
-    names = display_names(session, {p.member_id for members in places.values() for p in members})
+    closed = {gid: [p for p in ps if p.invitation in CLOSED_INVITATIONS]
+              for gid, ps in places_of_groups(session, [g.id for g in groups]).items()}
+    names = display_names(session, {p.member_id for members in (*places.values(), *closed.values())
+                                    for p in members})
     out = []
     for group in groups:
         members = [{"member_id": p.member_id, "display_name": names.get(p.member_id, ""), "role": p.role,
-                    "joined_at": p.joined_at} for p in places[group.id]]
+                    "joined_at": p.joined_at, "invitation": p.invitation, "answered_at": p.answered_at,
+                    "expires_at": p.expires_at if p.invitation == InvitationStatus.INVITED else None}
+                   for p in places[group.id]]
         facilitator = next((p.member_id for p in places[group.id] if p.role == GroupRole.FACILITATOR), None)
         slot = dict(group.slot, **{"utc": slot_in(group.slot, "UTC")})
+        answers = [{"member_id": p.member_id, "display_name": names.get(p.member_id, ""), "role": p.role,
+                    "invitation": p.invitation, "answered_at": p.answered_at or p.left_at, "reason": p.reason}
+                   for p in closed.get(group.id, [])]
         out.append(GroupView(group.id, group.programme_id, group.formation_id, group.status, group.language, slot,
                              group.score, group.score_parts, group.reason, members, facilitator,
-                             group.created_at, group.updated_at))
+                             group.created_at, group.updated_at, answers))
     return out
 
 
@@ -81,6 +94,8 @@ def member_groups(session: Session, member: MemberRow, groups: list[SupportGroup
             other = rows[place.member_id]
             members.append({"display_name": other.display_name or "", "intro": other.intro or "",
                             "role": place.role, "you": other.id == member.id})
+        own = next(p for p in places[group.id] if p.member_id == member.id)
         out.append(MemberGroupView(group.id, programmes[group.programme_id].name, group.status, group.language,
-                                   slot_in(group.slot, member.timezone), members))
+                                   slot_in(group.slot, member.timezone), members, own.invitation,
+                                   own.expires_at if own.invitation == InvitationStatus.INVITED else None))
     return out

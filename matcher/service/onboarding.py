@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from matcher.service import group_consent
 from matcher.service.access import Caller
 from matcher.service.errors import ConflictError, NotFoundError
 from matcher.service.listing import Page, paginate
@@ -131,18 +132,22 @@ def erase(session: Session, row: MemberRow, caller: Caller) -> None:
         audit(session, caller.actor, "ended", pairing_id=pairing.id,
               detail={"from": previous, "to": pairing.status, "because": "member erased"})
         if previous != PairingStatus.PROPOSED:   # the members heard of it: tell their clients it ended
-            emit(session, EventType.PAIRING_ENDED, list(pairing.member_ids), pairing_id=pairing.id)
+            emit(session, EventType.PAIRING_ENDED, list(pairing.member_ids), pairing_id=pairing.id,
+                 status=pairing.status)
     for group, ended_from in leave_groups_for_erasure(session, row.id):
         audit(session, caller.actor, "member_left", group_id=group.id, member_id=row.id,
               detail={"because": "member erased"})
         others = group_member_ids(session, group.id)
-        if GroupStatus.APPROVED in (group.status, ended_from):   # a group that was meeting: its clients hear
+        told = {GroupStatus.APPROVED, GroupStatus.INVITED}     # a group its members' clients had heard of
+        if told & {group.status, ended_from}:
             emit(session, EventType.GROUP_MEMBER_LEFT, [row.id, *others], group_id=group.id, member_id=row.id)
         if ended_from is not None:
             audit(session, caller.actor, "ended", group_id=group.id,
                   detail={"from": ended_from, "to": group.status, "because": "too few members left"})
-            if ended_from == GroupStatus.APPROVED:
+            if ended_from in told:
                 emit(session, EventType.GROUP_ENDED, [row.id, *others], group_id=group.id)
+        elif group.status == GroupStatus.INVITED:   # the others' invitations decide without them
+            group_consent.settle(session, group, caller.actor)
     touch(session, row)
 
 

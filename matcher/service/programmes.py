@@ -1,7 +1,9 @@
-"""Group programmes: a coordinator opens one (languages, sizes, meeting length, facilitators, topics, start)."""
+"""Group programmes: a coordinator opens one (languages, sizes, meeting length, facilitators, topics, start,
+and how members consent: `coordinator` or `mutual`, with `invitation_days` to answer)."""
 from __future__ import annotations
 
 from matcher.service.errors import ConflictError, NotFoundError
+from matcher.service.group_consent import new_programme_default
 from matcher.service.listing import Page, paginate
 from matcher.store import Session
 from matcher.store.audit import audit
@@ -37,8 +39,12 @@ def check_sizes(programme: GroupProgramme) -> None:
 
 
 def create_programme(session: Session, fields: dict, actor: str) -> GroupProgramme:
-    """A new programme from validated `fields` (the caller commits)."""
-    programme = GroupProgramme(**{k: fields[k] for k in PROGRAMME_FIELDS}, created_by=actor)
+    """A new programme from validated `fields` (the caller commits); consent not given is the installation's
+    default for new group programmes (`peermatch consent --programme groups`, or the admin API)."""
+    consent, days = new_programme_default(session)
+    programme = GroupProgramme(**{k: fields[k] for k in PROGRAMME_FIELDS}, created_by=actor,
+                               consent=fields.get("consent") or consent,
+                               invitation_days=fields.get("invitation_days") or days)
     check_sizes(programme)
     session.add(programme)
     session.flush()
@@ -47,9 +53,15 @@ def create_programme(session: Session, fields: dict, actor: str) -> GroupProgram
 
 
 def update_programme(session: Session, programme: GroupProgramme, changes: dict, actor: str) -> GroupProgramme:
-    """Change some fields; groups already formed keep the rules they were formed under until reviewed."""
+    """Change some fields; groups already formed keep the rules they were formed under until reviewed, and
+    open invitations keep the time they were given."""
+    before = {"consent": programme.consent, "invitation_days": programme.invitation_days}
+    changes = {k: v for k, v in changes.items() if v is not None or k not in before}   # null keeps the setting
     for key, value in changes.items():
         setattr(programme, key, value)
     check_sizes(programme)
-    audit(session, actor, "programme_updated", detail={"programme_id": programme.id, "fields": sorted(changes)})
+    detail: dict = {"programme_id": programme.id, "fields": sorted(changes)}
+    if {"consent", "invitation_days"} & set(changes):
+        detail |= {"from": before, "to": {"consent": programme.consent, "invitation_days": programme.invitation_days}}
+    audit(session, actor, "programme_updated", detail=detail)
     return programme

@@ -11,7 +11,7 @@ from matcher.availability import Interval, coming_week_start, overlap_minutes, u
 from matcher.config import MatchConfig
 from matcher.profiles import Member, Window
 from matcher.ranking import pair_failure
-from matcher.service import consent
+from matcher.service import consent, group_consent
 from matcher.service.errors import ConflictError, NotFoundError
 from matcher.service.listing import Page, paginate
 from matcher.service.outbox import emit
@@ -70,14 +70,17 @@ def decide(session: Session, config: MatchConfig, pairing_id: int, decision: Dec
     NotFoundError: no such pairing.
     ConflictError: the pairing is not in the status `decision` needs, or (approval) it is no longer possible.
 
+    Withdrawing takes back an open invitation (`withdrawn`: not proposed again, like a rejection).
     With mutual consent an approval invites both members (`invited`) instead of activating the pair.
-    Invitations of these members whose time ran out expire first, under the same locks, so they
-    free their places before capacity is counted.
+    Invitations of these members whose time ran out (pairs' and groups') expire first, under the same
+    locks, so they free their places before capacity is counted.
     """
     source, target = TRANSITIONS[decision]
     pairing = get_pairing(session, pairing_id)
-    members = lock_members(session, list(pairing.member_ids))
-    consent.expire_locked(session, list(pairing.member_ids))
+    ids = list(pairing.member_ids)
+    members = lock_members(session, ids + group_consent.members_sharing_due_groups(session, ids))
+    consent.expire_locked(session, ids)
+    group_consent.expire_locked(session, list(members))
     session.refresh(pairing)
     if pairing.status != source:
         raise ConflictError(f"This pairing is {pairing.status}; only a {source} pairing can be {target}.", "status")
@@ -86,8 +89,8 @@ def decide(session: Session, config: MatchConfig, pairing_id: int, decision: Dec
         target = consent.approval_target(session)
     previous = pairing.status
     pairing.status, pairing.reason = target, reason
-    audit(session, actor, "ended" if decision == Decision.END else decision, pairing_id=pairing.id, reason=reason,
-          detail={"from": previous, "to": target})
+    action = {Decision.END: "ended", Decision.WITHDRAW: "withdrawn"}.get(decision, decision)
+    audit(session, actor, action, pairing_id=pairing.id, reason=reason, detail={"from": previous, "to": target})
     consent.announce_decision(session, pairing, target)
     touch(session, *members.values())
     return pairing

@@ -1,10 +1,13 @@
 """Support groups: programmes, formation runs, groups, memberships and group feedback."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from matcher.states import OPEN_GROUP_STATUSES, ExclusionKind, GroupRole, GroupStatus
+from matcher.states import OPEN_GROUP_STATUSES, ExclusionKind, GroupRole, GroupStatus, InvitationStatus
 from matcher.store.models import (
     AuditEvent,
     Exclusion,
@@ -126,8 +129,11 @@ def groups_of_member(session: Session, member_id: int) -> list[SupportGroup]:
 
 
 def ever_in_group(session: Session, group_id: int, member_id: int) -> bool:
-    return session.scalar(select(GroupMembership.id).where(GroupMembership.group_id == group_id,
-                                                           GroupMembership.member_id == member_id).limit(1)) is not None
+    """Whether the member had a place in the group: placed directly, or by accepting its invitation."""
+    return session.scalar(select(GroupMembership.id).where(
+        GroupMembership.group_id == group_id, GroupMembership.member_id == member_id,
+        GroupMembership.invitation.is_(None) | (GroupMembership.invitation == InvitationStatus.ACCEPTED))
+        .limit(1)) is not None
 
 
 def has_group_feedback(session: Session, group_id: int, member_id: int) -> bool:
@@ -194,3 +200,29 @@ def group_member_ids(session: Session, group_id: int) -> list[int]:
     """Who has an open place in the group now (facilitator included)."""
     return list(session.scalars(select(GroupMembership.member_id).where(
         GroupMembership.group_id == group_id, GroupMembership.left_at.is_(None)).order_by(GroupMembership.id)))
+
+
+def latest_place(session: Session, group_id: int, member_id: int) -> GroupMembership | None:
+    """The member's most recent place in the group, open or closed (an answered invitation stays readable)."""
+    return session.scalar(select(GroupMembership).where(GroupMembership.group_id == group_id,
+                                                        GroupMembership.member_id == member_id)
+                          .order_by(GroupMembership.id.desc()).limit(1))
+
+
+def due_group_invitations(session: Session, now: datetime, member_ids: Iterable[int] | None = None
+                          ) -> list[GroupMembership]:
+    """Open group invitations whose answer time ran out by `now` (optionally only of these members), read fresh."""
+    stmt = select(GroupMembership).where(GroupMembership.invitation == InvitationStatus.INVITED,
+                                         GroupMembership.left_at.is_(None), GroupMembership.expires_at <= now)
+    if member_ids is not None:
+        stmt = stmt.where(GroupMembership.member_id.in_(sorted(member_ids) or [-1]))
+    return list(session.scalars(stmt.order_by(GroupMembership.id).execution_options(populate_existing=True)))
+
+
+def places_of_groups(session: Session, group_ids: Iterable[int]) -> dict[int, list[GroupMembership]]:
+    """Group id -> every place ever held in it (answered invitations included), in joining order."""
+    out: dict[int, list[GroupMembership]] = {}
+    for row in session.scalars(select(GroupMembership).where(GroupMembership.group_id.in_(sorted(group_ids) or [-1]))
+                               .order_by(GroupMembership.id)):
+        out.setdefault(row.group_id, []).append(row)
+    return out

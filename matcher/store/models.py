@@ -232,6 +232,9 @@ class GroupProgramme(Base):
     needs_facilitator: Mapped[bool] = mapped_column(Boolean, default=False)
     topics: Mapped[list] = mapped_column(JSON, default=list)
     start_date: Mapped[date | None] = mapped_column(Date)
+    # migration 0010: how the programme asks for consent (programmes from before it keep `coordinator`)
+    consent: Mapped[str] = mapped_column(String(16), default=Consent.MUTUAL)
+    invitation_days: Mapped[int] = mapped_column(Integer, default=7)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -270,7 +273,12 @@ class SupportGroup(Base):
 
 
 class GroupMembership(Base):
-    """A member's place in a group; `left_at` closes it (moved, removed, group ended), the row stays."""
+    """A member's place in a group; `left_at` closes it (moved, removed, declined, expired), the row stays.
+
+    With mutual consent (migration 0010) the place carries its invitation: `invitation` is invited,
+    accepted, declined or expired (None: placed without one), with when it was sent, when it runs out
+    and when it was answered; a decline's reason, if the member gave one, is the place's `reason`.
+    """
 
     __tablename__ = "group_memberships"
 
@@ -281,6 +289,10 @@ class GroupMembership(Base):
     joined_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     left_at: Mapped[datetime | None] = mapped_column(DateTime)
     reason: Mapped[str | None] = mapped_column(Text)
+    invitation: Mapped[str | None] = mapped_column(String(16))
+    invited_at: Mapped[datetime | None] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class GroupFeedback(Base):
@@ -299,7 +311,8 @@ class GroupFeedback(Base):
 
 
 class ProgrammeSetting(Base):
-    """How a programme (pairs; later each group programme) asks for consent, and how long invitations last."""
+    """How pairs ask for consent and how long invitations last; the `groups` row is what new group
+    programmes start with (each programme then keeps its own, `GroupProgramme.consent`)."""
 
     __tablename__ = "programme_settings"
 

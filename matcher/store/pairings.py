@@ -48,7 +48,7 @@ def round_constraints(session: Session) -> tuple[set[frozenset[int]], dict[int, 
     for a, b, status in session.execute(select(Pairing.seeker_id, Pairing.supporter_id, Pairing.status)
                                         .where(Pairing.status.in_(CLOSED_STATUSES))):
         pair = frozenset((a, b))
-        if status == PairingStatus.REJECTED or pair not in wanted:
+        if status != PairingStatus.ENDED or pair not in wanted:
             excluded.add(pair)
     blocked: dict[int, set[int]] = {}
     for a, b in exclusion_pairs(session):
@@ -97,10 +97,10 @@ def pairing_of(a: int, b: int) -> ColumnElement[bool]:
 
 
 def closed_between(session: Session, a: int, b: int) -> bool:
-    """Whether a round must not pair the two again: a rejected pairing of theirs, or an ended one that
-    neither asked to repeat (as `round_constraints` has it)."""
+    """Whether a round must not pair the two again: a rejected or withdrawn pairing of theirs, or an ended
+    one that neither asked to repeat (as `round_constraints` has it)."""
     statuses = set(session.scalars(select(Pairing.status).where(pairing_of(a, b), Pairing.status.in_(CLOSED_STATUSES))))
-    if PairingStatus.REJECTED in statuses:
+    if statuses & {PairingStatus.REJECTED, PairingStatus.WITHDRAWN}:
         return True
     repeat = session.scalar(select(RepeatRequest.id).where(
         ((RepeatRequest.member_id == a) & (RepeatRequest.peer_id == b))

@@ -132,7 +132,7 @@ def test_an_unanswered_invitation_expires_and_cannot_be_accepted(client, keys, i
     assert late.status_code == 409 and "expired" in late.json["message"]
     result = peermatch(app, "expire-invitations")
     assert result.exit_code == 0, result.output
-    assert "Expired 1 invitations." in result.output
+    assert "Expired 1 invitations (1 to pairs, 0 to groups)." in result.output
     assert rows(app, Pairing)[0].status == "expired"
     assert answer(client, keys, pid, invited["supporter"]).status_code == 409
     assert answer(client, keys, pid, invited["seeker"]).status_code == 409
@@ -245,3 +245,43 @@ def test_the_queue_page_shows_open_invitations_and_who_accepted(client, keys, in
     assert "Invited, waiting for the members (1)" in queue and f'id="invited-{invited["pairing"]}"' in queue
     page = client.get(f"/coordinator/pairings/{invited['pairing']}").get_data(as_text=True)
     assert '<strong id="status">invited</strong>' in page and "no answer yet" in page and "accepted 20" in page
+
+
+def test_admins_see_and_change_the_consent_settings_through_the_api(client, keys, app):
+    shown = client.get("/api/v1/consent", headers=keys["admin"])
+    assert shown.status_code == 200
+    assert {k: (v["consent"], v["invitation_days"]) for k, v in shown.json.items()} == {
+        "pairs": ("mutual", 7), "groups": ("mutual", 7)}
+    assert client.get("/api/v1/consent", headers=keys["coordinator"]).status_code == 403
+    changed = client.patch("/api/v1/consent/groups", json={"consent": "coordinator", "invitation_days": 3},
+                           headers=keys["admin"])
+    assert changed.status_code == 200 and (changed.json["consent"], changed.json["invitation_days"]) == (
+        "coordinator", 3)
+    assert client.patch("/api/v1/consent/pairs", json={"invitation_days": 0}, headers=keys["admin"]).status_code == 422
+    assert client.patch("/api/v1/consent/pairs", json={"mode": "mutual"}, headers=keys["admin"]).status_code == 422
+    assert client.get("/api/v1/consent/pairs", headers=keys["admin"]).json["invitation_days"] == 7
+    new = client.post("/api/v1/programmes", json={"name": "Circle", "languages": ["en"]}, headers=keys["coordinator"])
+    assert (new.json["consent"], new.json["invitation_days"]) == ("coordinator", 3)   # new programmes follow it
+    event = rows(app, AuditEvent, AuditEvent.action == "programme_configured")[-1]
+    assert event.detail["programme"] == "groups" and event.detail["to"] == {"consent": "coordinator",
+                                                                           "invitation_days": 3}
+
+
+def test_a_coordinator_withdraws_an_open_invitation_with_a_reason(client, keys, invited, app, page_key):
+    pid, c = invited["pairing"], keys["coordinator"]
+    answer(client, keys, pid, invited["seeker"])
+    assert client.post(f"/api/v1/pairings/{pid}/withdraw", json={}, headers=c).status_code == 422   # a reason
+    withdrawn = client.post(f"/api/v1/pairings/{pid}/withdraw", json={"reason": "The supporter is unwell."},
+                            headers=c)
+    assert withdrawn.status_code == 200 and withdrawn.json["status"] == "withdrawn"
+    assert answer(client, keys, pid, invited["supporter"]).status_code == 409
+    again = client.post(f"/api/v1/pairings/{pid}/withdraw", json={"reason": "Twice."}, headers=c)
+    assert again.status_code == 409
+    history = client.get(f"/api/v1/pairings/{pid}/history", headers=c).json["events"]
+    assert history[-1]["action"] == "withdrawn" and history[-1]["reason"] == "The supporter is unwell."
+    ended = rows(app, OutboxEvent)[-1]
+    assert ended.type == "pairing.ended" and ended.data == {"pairing_id": pid, "status": "withdrawn"}
+    assert run_round(client, keys)["proposals"] == []     # not proposed to each other again
+    client.post("/coordinator/login", data={"key": page_key, "csrf_token": csrf(client)})
+    page = client.get(f"/coordinator/pairings/{pid}").get_data(as_text=True)
+    assert '<strong id="status">withdrawn</strong>' in page and "The supporter is unwell." in page

@@ -147,3 +147,37 @@ def test_a_refused_change_is_shown_and_changes_nothing(live_server, browser, set
     page.get_by_role("button", name="Remove with this reason").click()        # the reason is required
     assert state(app) == before
     context.close()
+
+
+def test_a_mutual_groups_invitations_show_on_its_page(live_server, browser, setting, app, client, keys,
+                                                      check_accessibility, artifacts_dir):
+    """Approving invites; the page shows who accepted, who is waiting, who declined and why; axe finds nothing."""
+    c, h = keys["coordinator"], keys["onboarding"]
+    programme = open_programme(client, c, name="Mutual circles", languages=["en"], consent="mutual")
+    run = client.post(f"/api/v1/programmes/{programme['id']}/formations", json={}, headers=c).json
+    group = next(g for g in run["groups"] if g["slot"]["day"] == "mon")
+    members = [m["member_id"] for m in group["members"]]
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.goto(f"{live_server}/coordinator/login")
+    page.get_by_label("Coordinator key").fill(setting["key"])
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server}/coordinator/groups/{group['id']}")
+    page.get_by_role("button", name="Approve this group").click()
+    expect(page.locator("#status")).to_have_text("invited")
+    expect(page.locator(f"#invitation-open-{members[1]}")).to_contain_text("no answer yet")
+    client.post(f"/api/v1/groups/{group['id']}/accept", json={"member_id": members[0]}, headers=h)
+    client.post(f"/api/v1/groups/{group['id']}/decline", json={"member_id": members[1], "reason": "Too soon for me."},
+                headers=h)
+    page.reload()
+    expect(page.locator(f"#invitation-open-{members[0]}")).to_contain_text("accepted")
+    declined = page.locator("#invitation-closed-1")
+    expect(declined).to_contain_text("declined")
+    expect(declined).to_contain_text("Too soon for me.")
+    expect(page.get_by_role("button", name="Withdraw this invitation")).to_be_visible()
+    check_accessibility(page)
+    page.screenshot(path=str(artifacts_dir / "group-invitations.png"), full_page=True)
+    page.goto(f"{live_server}/coordinator/programmes/{programme['id']}")
+    expect(page.get_by_text("Invited groups (1)")).to_be_visible()
+    check_accessibility(page)
+    context.close()

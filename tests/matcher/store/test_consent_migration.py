@@ -17,7 +17,7 @@ def consent_of(engine) -> list[tuple[str, str, int]]:
 def test_an_empty_database_starts_with_mutual_consent(database_url):
     engine = make_engine(database_url)
     create_schema(engine)
-    assert consent_of(engine) == [("pairs", "mutual", 7)]
+    assert consent_of(engine) == [("pairs", "mutual", 7), ("groups", "mutual", 7)]   # groups: migration 0010
     engine.dispose()
 
 
@@ -32,5 +32,5 @@ def test_a_database_in_use_keeps_coordinator_consent(database_url):
                           "created_at, updated_at, version) VALUES ('', 'seeker', '[]', '[]', '[]', '[]', 'UTC', "
                           "'[]', 1, 'active', false, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"))
     create_schema(engine)
-    assert consent_of(engine) == [("pairs", "coordinator", 7)]
+    assert consent_of(engine) == [("pairs", "coordinator", 7), ("groups", "coordinator", 7)]
     engine.dispose()
