@@ -16,7 +16,7 @@ from matcher.service.programmes import get_programme
 from matcher.states import GroupRole, MemberStatus
 from matcher.store import Session
 from matcher.store.audit import audit
-from matcher.store.groups import group_seekers, placed_in_programme
+from matcher.store.groups import group_seekers, placed_in_programme, rejected_groups
 from matcher.store.members import touch
 from matcher.store.models import GroupFormation, GroupMembership, GroupProgramme, MemberRow, SupportGroup
 from matcher.store.pairings import lock_rounds
@@ -61,7 +61,8 @@ def run_formation(session: Session, services: Services, programme_id: int, actor
     try:
         result = form_groups(candidates, rules_of(programme),
                              exclusion_pairs_among(session, [c.id for c in candidates]),
-                             earlier_groups=list(existing.values()))
+                             earlier_groups=list(existing.values()),
+                             rejected_groups=rejected_groups(session, programme_id))
     except ValueError as exc:
         raise ConflictError(str(exc), "programme_id") from exc
     return store_formation(session, programme, result, actor)

@@ -16,6 +16,7 @@ from matcher.store.groups import (
     open_groups_with_room,
     placed_in_programme,
     programmes_by_id,
+    rejected_groups,
 )
 from matcher.store.models import MemberRow, SupportGroup
 
@@ -50,7 +51,8 @@ def suggest_groups(session: Session, member: MemberRow, k: int = 10) -> list[dic
         if member.id in placed_in_programme(session, programme_id):
             continue   # nobody is in two groups of one programme
         open_groups = [open_group(g, places[g.id], candidates) for g in groups if g.programme_id == programme_id]
-        for fit in group_suggestions(candidates[member.id], open_groups, rules_of(programme), exclusions, k):
+        for fit in group_suggestions(candidates[member.id], open_groups, rules_of(programme), exclusions, k,
+                                     rejected_groups(session, programme_id)):
             fits.append({"group_id": fit.group_id, "programme_id": programme_id, "programme": programme.name,
                          "score": round(fit.score, 6), "explanation": explanation(fit.explanation, member,
                                                                                    _group(groups, fit.group_id))})
@@ -90,10 +92,11 @@ def joiners_for(session: Session, group: SupportGroup, limit: int = 20) -> list[
     candidates = candidates_now(session, ids)
     exclusions = exclusion_pairs_among(session, ids)
     target, rules = open_group(group, places, candidates), rules_of(programme)
+    rejected = rejected_groups(session, programme.id)
     found: list[dict] = []
     for row in waiting:
         if row.id in candidates:
-            for fit in group_suggestions(candidates[row.id], [target], rules, exclusions, 1):
+            for fit in group_suggestions(candidates[row.id], [target], rules, exclusions, 1, rejected):
                 found.append({"member_id": row.id, "display_name": row.display_name or "", "score": fit.score})
     found.sort(key=lambda f: (-f["score"], f["member_id"]))
     return found[:limit]

@@ -68,16 +68,16 @@ def placed_in_programme(session: Session, programme_id: int) -> dict[int, int]:
     return dict(rows.all())
 
 
-def earlier_groups(session: Session, programme_id: int) -> list[list[int]]:
-    """Member ids of each closed group (rejected or ended) of the programme, as they were at the end."""
-    closed = session.execute(select(GroupMembership.group_id, GroupMembership.member_id)
-                             .join(SupportGroup, SupportGroup.id == GroupMembership.group_id)
-                             .where(SupportGroup.programme_id == programme_id,
-                                    SupportGroup.status.in_((GroupStatus.REJECTED, GroupStatus.ENDED))))
-    groups: dict[int, list[int]] = {}
-    for group_id, member_id in closed:
-        groups.setdefault(group_id, []).append(member_id)
-    return list(groups.values())
+def rejected_groups(session: Session, programme_id: int) -> list[frozenset[int]]:
+    """Member ids of each rejected group of the programme, as it was when a coordinator rejected it."""
+    rows = session.execute(select(GroupMembership.group_id, GroupMembership.member_id)
+                           .join(SupportGroup, SupportGroup.id == GroupMembership.group_id)
+                           .where(SupportGroup.programme_id == programme_id, GroupMembership.left_at.is_(None),
+                                  SupportGroup.status == GroupStatus.REJECTED))
+    groups: dict[int, set[int]] = {}
+    for group_id, member_id in rows:
+        groups.setdefault(group_id, set()).add(member_id)
+    return [frozenset(members) for _, members in sorted(groups.items())]
 
 
 def group_seekers(session: Session) -> list[MemberRow]:
