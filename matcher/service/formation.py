@@ -13,7 +13,7 @@ from matcher.service.errors import ConflictError
 from matcher.service.group_inputs import candidates_from_index, exclusion_pairs_among, rules_of
 from matcher.service.group_views import GroupView, describe_groups
 from matcher.service.programmes import get_programme
-from matcher.states import GroupRole, MemberStatus
+from matcher.states import GroupRole
 from matcher.store import Session
 from matcher.store.audit import audit
 from matcher.store.groups import group_seekers, placed_in_programme, rejected_groups
@@ -36,9 +36,7 @@ def waiting_rows(session: Session, programme: GroupProgramme) -> list[MemberRow]
     """Active members who want groups and speak one of the programme's languages (held members too: the
     core leaves them out with their reason). Those already in an open group of the programme are left to
     the caller."""
-    languages = set(programme.languages)
-    return [row for row in group_seekers(session)
-            if row.status == MemberStatus.ACTIVE and languages & set(row.languages)]
+    return group_seekers(session, programme.languages)
 
 
 def run_formation(session: Session, services: Services, programme_id: int, actor: str) -> FormationRun:

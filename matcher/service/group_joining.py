@@ -8,7 +8,7 @@ from matcher.groups import OpenGroup, group_suggestions
 from matcher.service.errors import ConflictError, HeldForReviewError
 from matcher.service.group_inputs import candidates_now, exclusion_pairs_among, rules_of, slot_of
 from matcher.service.group_views import slot_in
-from matcher.states import OPEN_GROUP_STATUSES, GroupRole, MemberFormat, MemberStatus
+from matcher.states import OPEN_GROUP_STATUSES, GroupRole, MemberFormat
 from matcher.store import Session
 from matcher.store.groups import (
     current_memberships,
@@ -85,8 +85,7 @@ def joiners_for(session: Session, group: SupportGroup, limit: int = 20) -> list[
         return []
     programme = programmes_by_id(session, {group.programme_id})[group.programme_id]
     placed = placed_in_programme(session, programme.id)
-    waiting = [row for row in group_seekers(session) if row.id not in placed and not row.needs_review
-               and row.status == MemberStatus.ACTIVE and group.language in row.languages]
+    waiting = [row for row in group_seekers(session, [group.language]) if row.id not in placed and not row.needs_review]
     places = current_memberships(session, [group.id])[group.id]
     ids = [p.member_id for p in places] + [row.id for row in waiting]
     candidates = candidates_now(session, ids)

@@ -1,10 +1,13 @@
 """Support groups: programmes, formation runs, groups, memberships and group feedback."""
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from collections.abc import Collection
+
+from sqlalchemy import ColumnElement, Select, cast, exists, false, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from matcher.states import OPEN_GROUP_STATUSES, ExclusionKind, GroupRole, GroupStatus
+from matcher.states import OPEN_GROUP_STATUSES, ExclusionKind, GroupRole, GroupStatus, MemberFormat, MemberStatus
 from matcher.store.models import (
     AuditEvent,
     Exclusion,
@@ -80,11 +83,29 @@ def rejected_groups(session: Session, programme_id: int) -> list[frozenset[int]]
     return [frozenset(members) for _, members in sorted(groups.items())]
 
 
-def group_seekers(session: Session) -> list[MemberRow]:
-    """Live members who want groups and have a vector, by id."""
-    rows = session.scalars(select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))
-                           .order_by(MemberRow.id))
-    return [row for row in rows if "group" in (row.formats or [])]
+def group_seekers(session: Session, languages: Collection[str]) -> list[MemberRow]:
+    """Live, active members with a vector who want groups and speak one of `languages`, by id.
+
+    The JSON lists are filtered in the database, so formation reads only these rows.
+    """
+    dialect = session.get_bind().dialect.name
+    stmt = (select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None),
+                                    MemberRow.status == MemberStatus.ACTIVE,
+                                    json_list_has_any(MemberRow.formats, [MemberFormat.GROUP], dialect),
+                                    json_list_has_any(MemberRow.languages, sorted(languages), dialect))
+            .order_by(MemberRow.id))
+    return list(session.scalars(stmt))
+
+
+def json_list_has_any(column, values: Collection[str], dialect: str) -> ColumnElement[bool]:
+    """`column` (a JSON list of strings) holds one of `values`: jsonb containment on PostgreSQL, json_each on
+    SQLite."""
+    if not values:
+        return false()
+    if dialect == "postgresql":
+        return or_(*(cast(column, JSONB).contains([str(v)]) for v in values))
+    each = func.json_each(column).table_valued("value")
+    return exists(select(1).select_from(each).where(each.c.value.in_([str(v) for v in values])))
 
 
 def facilitated_counts(session: Session, member_ids: list[int] | None = None,
