@@ -22,7 +22,8 @@ def test_only_active_members_who_want_groups_and_speak_a_language_are_read(datab
         session.add_all([
             member("both", ["pair", "group"], ["en", "es"]), member("group", ["group"], ["es"]),
             member("pairs", ["pair"], ["en"]), member("french", ["group"], ["fr"]),
-            member("paused", ["group"], ["en"], status="paused"), member("no vector", ["group"], ["en"], embedding=None),
+            member("paused", ["group"], ["en"], status="paused"),
+            member("no vector", ["group"], ["en"], embedding=None),
             member("erased", ["group"], ["en"], deleted=True), member("grouped", ["group"], ["de", "en"]),
             member("pair-ish", ["pair"], ["groupies"]),
         ])
