@@ -215,3 +215,23 @@ def group_member_ids(session: Session, group_id: int) -> list[int]:
     """Who has an open place in the group now (facilitator included)."""
     return list(session.scalars(select(GroupMembership.member_id).where(
         GroupMembership.group_id == group_id, GroupMembership.left_at.is_(None)).order_by(GroupMembership.id)))
+
+
+def group_ratings(session: Session) -> list[tuple[int, int, int, bool, list[int]]]:
+    """(group id, rater id, rating, would continue, the others in the group when they rated it) of every group
+    feedback row, oldest first."""
+    ratings = session.execute(select(GroupFeedback.group_id, GroupFeedback.member_id, GroupFeedback.rating,
+                                     GroupFeedback.would_continue, GroupFeedback.created_at)
+                              .order_by(GroupFeedback.id)).all()
+    places: dict[int, list] = {}
+    for place in session.execute(select(GroupMembership.group_id, GroupMembership.member_id, GroupMembership.joined_at,
+                                        GroupMembership.left_at)
+                                 .where(GroupMembership.group_id.in_({r.group_id for r in ratings} or {-1}))
+                                 .order_by(GroupMembership.id)):
+        places.setdefault(place.group_id, []).append(place)
+    out = []
+    for r in ratings:
+        others = sorted({p.member_id for p in places.get(r.group_id, []) if p.member_id != r.member_id
+                         and p.joined_at <= r.created_at and (p.left_at is None or p.left_at > r.created_at)})
+        out.append((r.group_id, r.member_id, r.rating, r.would_continue, others))
+    return out
