@@ -5,7 +5,6 @@ import json
 from datetime import timedelta
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +16,7 @@ from matcher.availability import overlap_minutes
 from matcher.config import MatchConfig
 from matcher.store.engine import make_engine
 from matcher.store.models import GroupFeedback, GroupMembership, GroupProgramme, MemberRow, SupportGroup, utcnow
-from tests.matcher.analysis.test_feedback_learning import feedback_database, store_study_feedback  # noqa: F401
+from tests.matcher.analysis.test_feedback_learning import store_study_feedback
 
 SLOT = {"timezone": "Europe/London", "day": "mon", "start": 1080, "minutes": 90}
 
@@ -83,8 +82,7 @@ def learned(url: str, monkeypatch, embedder) -> tuple[MatchConfig, dict]:
     return MatchConfig.from_dict(report["config"]), report
 
 
-@pytest.mark.usefixtures("fixture_database")
-def test_group_ratings_change_the_learned_weights(study, feedback_database, monkeypatch, embedder):  # noqa: F811
+def test_group_ratings_change_the_learned_weights(study, feedback_database, monkeypatch, embedder):
     store_study_feedback(feedback_database, study, study.train[:300])
     pairs_only, report = learned(feedback_database, monkeypatch, embedder)
     assert (report["pair_ratings"], report["group_ratings"], report["group_pairs"]) == (300, 0, 0)
