@@ -157,14 +157,17 @@ def learn_weights(features: np.ndarray, outcomes: np.ndarray, groups: np.ndarray
     if min(y.sum(), (~y).sum()) < folds:
         raise ValueError(f"Need at least {folds} good and {folds} poor outcomes to cross-validate.")
     groups = np.arange(len(y)) if groups is None else np.asarray(groups)
-    weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    if weight.shape != y.shape or not (weight > 0).all():
-        raise ValueError("Give one sample weight > 0 per outcome.")
+    fit_params = {}
+    if sample_weight is not None:
+        weight = np.asarray(sample_weight, dtype=np.float64)
+        if weight.shape != y.shape or not (weight > 0).all():
+            raise ValueError("Give one sample weight > 0 per outcome.")
+        fit_params["sample_weight"] = weight
     search = GridSearchCV(LogisticRegression(max_iter=1000), {"C": C_GRID}, scoring="roc_auc",
                           cv=StratifiedGroupKFold(folds, shuffle=True, random_state=seed))
     # Hundreds of tiny fits: a second BLAS thread only spins, and stalls badly on a busy machine.
     with threadpool_limits(limits=1, user_api="blas"):
-        search.fit(X, y, groups=groups, sample_weight=weight)
+        search.fit(X, y, groups=groups, **fit_params)
     coefficients = search.best_estimator_.coef_[0]
     config = config_from_weights(np.clip(coefficients, 0, None), base,
                                  name or f"learned-{date.today().isoformat()}")
