@@ -108,7 +108,7 @@ def _save(programme: GroupProgramme | None):
     if fields is not None:
         try:
             saved = (programmes.create_programme(g.db, fields, caller().actor) if programme is None
-                     else programmes.update_programme(g.db, programme, fields, caller().actor))
+                     else programmes.update_programme(g.db, programme, _changed(programme, fields), caller().actor))
             g.db.commit()
         except DomainError as exc:
             g.db.rollback()
@@ -119,6 +119,11 @@ def _save(programme: GroupProgramme | None):
         return _show(programme, sent, errors, 422)
     flash(f"Programme {saved.name} is saved.", "info")
     return redirect(url_for("pages.programme", programme_id=saved.id))
+
+
+def _changed(programme: GroupProgramme, fields: dict) -> dict:
+    """The fields whose value the form changes (the audit event lists only those)."""
+    return {name: value for name, value in fields.items() if getattr(programme, name) != value}
 
 
 @blp.route("/programmes/new", methods=["GET", "POST"])

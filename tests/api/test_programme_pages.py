@@ -4,10 +4,12 @@ from __future__ import annotations
 import html as entities
 import re
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.pages.programme_form import PROGRAMME_FORM
 from matcher.store.keys import create_api_key
+from matcher.store.models import AuditEvent
 from tests.api.helpers import log_in, token
 
 GOOD = {"name": "Carers' circle", "languages": "en, es", "min_size": "4", "max_size": "6", "meeting_minutes": "60",
@@ -20,7 +22,7 @@ def field_error(html: str, name: str) -> str:
     return entities.unescape(found.group(1)) if found else ""
 
 
-def test_a_coordinator_opens_a_programme_and_changes_it(client, keys, page_key):
+def test_a_coordinator_opens_a_programme_and_changes_it(client, keys, page_key, app):
     assert client.get("/coordinator/programmes/new").status_code in (302, 303)
     log_in(client, page_key)
     page = client.get("/coordinator/programmes/new").get_data(as_text=True)
@@ -46,6 +48,11 @@ def test_a_coordinator_opens_a_programme_and_changes_it(client, keys, page_key):
     assert (after["name"], after["max_size"], after["topics"], after["needs_facilitator"]) == \
         ("Carers' evening", 8, [], False)
     assert client.get("/coordinator/programmes/999999/edit").status_code == 404
+    with Session(app.extensions["db_engine"]) as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("programme_%"))
+                                 .order_by(AuditEvent.id)).all()
+    assert [(e.action, e.detail.get("fields")) for e in events] == [
+        ("programme_created", None), ("programme_updated", ["max_size", "name", "needs_facilitator", "topics"])]
 
 
 def test_wrong_fields_are_named_next_to_the_field_and_nothing_is_saved(client, keys, page_key):
