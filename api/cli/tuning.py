@@ -9,6 +9,7 @@ import click
 
 from api.cli.analysis import analysis_embedder
 from matcher.analysis.feedback_sim import run_simulated_study
+from matcher.analysis.group_feedback import stored_group_feedback
 from matcher.analysis.member_data import database_index, fixture_index, member_themes, stored_feedback
 from matcher.analysis.pair_features import WEIGHT_FEATURES, WEIGHT_FIELDS, candidate_pairs, weight_vector
 from matcher.analysis.tuning import (
@@ -76,20 +77,24 @@ def _simulate(index: MemberIndex, true_config: MatchConfig, k: int, seed: int) -
 
 
 def _from_feedback() -> tuple[MatchConfig, dict]:
-    """Weights learned from the ratings members gave their real pairings (stored at DATABASE_URL)."""
+    """Weights learned from the ratings members gave their real pairings and groups (stored at DATABASE_URL)."""
     db = Database(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
     try:
         with db.session() as session:
-            feedback = stored_feedback(session)
+            pairs = stored_feedback(session)
+            groups, group_ratings = stored_group_feedback(session)
     finally:
         db.dispose()
+    feedback = pairs + groups
     good = feedback.ratings >= 4
     try:
-        learned = learn_weights(feedback.features, good, groups=feedback.pairing_ids)
+        learned = learn_weights(feedback.features, good, groups=feedback.pairing_ids,
+                                sample_weight=feedback.sample_weights)
     except ValueError as exc:
         raise click.ClickException(f"{exc} ({int(good.sum())} ratings of 4-5 and {int((~good).sum())} of 1-3 "
                                    "are stored so far.)") from exc
-    return learned.config, {"ratings": len(good), "good": int(good.sum()), "cv_auc": learned.cv_auc,
+    return learned.config, {"ratings": len(good), "pair_ratings": len(pairs), "group_ratings": group_ratings,
+                            "group_pairs": len(groups), "good": int(good.sum()), "cv_auc": learned.cv_auc,
                             "cv_auc_std": learned.cv_auc_std,
                             "distance_to_default": weight_distance(learned.config, MatchConfig())}
 
@@ -97,7 +102,8 @@ def _from_feedback() -> tuple[MatchConfig, dict]:
 @click.command("tune-weights")
 @click.option("--method", type=click.Choice(["grid", "simulate", "feedback"]), default="grid", show_default=True,
               help="grid: best weights for sharing the hidden theme; simulate: learn from simulated feedback; "
-                   "feedback: learn from members' ratings stored at DATABASE_URL (rating >= 4 is good).")
+                   "feedback: learn from members' ratings of pairs and groups stored at DATABASE_URL (rating >= 4 "
+                   "is good).")
 @click.option("--source", type=click.Choice(["fixtures", "database"]), default="fixtures", show_default=True,
               help="The fixture file encoded now, or the members and vectors stored at DATABASE_URL.")
 @click.option("--true-weights", default="0.35,0.30,0.20,0.15,0.25", show_default=True, callback=_parse_weights,

@@ -10,6 +10,7 @@ both paths check, audit and lock the same way.
     members    the member directory and a member's record
     dashboard  how the community is doing, as SVG charts (geometry in `charts`)
     groups     group programmes, formation runs, a group side by side and the coordinators' changes
+    programme_form  opening and changing a programme (one list of fields drives the form)
 """
 from __future__ import annotations
 
@@ -30,7 +31,15 @@ PAGE_ROLES = (ApiRole.COORDINATOR, ApiRole.ADMIN)
 
 def init_pages(app: Flask) -> None:
     """Register the pages and CSRF protection (checked on the pages' forms only)."""
-    from api.pages import dashboard, groups, login, members, queue, review  # noqa: F401  (their routes join the blueprint)
+    from api.pages import (  # noqa: F401  (their routes join the blueprint)
+        dashboard,
+        groups,
+        login,
+        members,
+        programme_form,
+        queue,
+        review,
+    )
 
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 3600)        # a form older than an hour is sent again

@@ -60,12 +60,28 @@ def member_themes(index: MemberIndex) -> dict[int, str]:
 
 @dataclass(frozen=True)
 class StoredFeedback:
-    """Members' ratings of real pairings, with each pairing's weight features (for `tuning.learn_weights`)."""
+    """Members' ratings as pair observations with their weight features (for `tuning.learn_weights`): ratings of
+    pairings, and ratings of groups as pairs (`matcher.analysis.group_feedback`)."""
 
     features: np.ndarray        # (n, 5) in `pair_features.WEIGHT_FEATURES` order
     ratings: np.ndarray         # (n,) 1-5
     would_continue: np.ndarray  # (n,) bool
     pairing_ids: np.ndarray     # (n,) the group of each row: both members' ratings of a pair stay together
+    weights: np.ndarray | None = None   # (n,) sample weights; None: 1 each
+
+    def __len__(self) -> int:
+        return len(self.ratings)
+
+    @property
+    def sample_weights(self) -> np.ndarray:
+        return np.ones(len(self)) if self.weights is None else self.weights
+
+    def __add__(self, other: StoredFeedback) -> StoredFeedback:
+        """Both sets of observations, these first."""
+        return StoredFeedback(np.vstack([self.features, other.features]), np.r_[self.ratings, other.ratings],
+                              np.r_[self.would_continue, other.would_continue],
+                              np.r_[self.pairing_ids, other.pairing_ids],
+                              np.r_[self.sample_weights, other.sample_weights])
 
 
 def stored_feedback(session: Session) -> StoredFeedback:

@@ -1,8 +1,8 @@
 """Baselines of one bucket, measured in the same run as the flow design: greedy and random feasible groups.
 
 greedy  seed a group with the most similar pair still unplaced, add the member most similar to the
-        group (its vector sum) while there is room, repeat; members who clash or refuse a size are
-        skipped.
+        group (its vector sum) while there is room, repeat; members who clash, would recreate a
+        rejected group or refuse a size are skipped.
 random  the members in a random order, dealt into as few groups as hold them, then made valid by
         chance (`repair.make_valid(choose="random")`).
 """
@@ -64,7 +64,7 @@ def greedy_bucket(pool: Pool, rows: np.ndarray, rng: np.random.Generator) -> tup
     free = np.ones(len(rows), dtype=bool)
     groups: list[list[int]] = []
     for i, j in pairs:
-        if not (free[i] and free[j]) or pool.clashes(int(rows[i]), [int(rows[j])]):
+        if not (free[i] and free[j]) or pool.conflicts(int(rows[i]), [int(rows[j])]):
             continue
         if rules.needs_facilitator and not (pool.facilitates[rows[i]] or pool.facilitates[rows[j]]):
             continue
@@ -83,7 +83,8 @@ def _grow(pool: Pool, rows: np.ndarray, vectors: np.ndarray, near: np.ndarray, f
         pool_rows = [int(rows[g]) for g in group]
         near_free = np.unique(near[group].ravel())
         near_free = near_free[free[near_free] & ~np.isin(near_free, group)]
-        options = np.array([int(o) for o in near_free if not pool.clashes(int(rows[o]), pool_rows)], dtype=np.int64)
+        options = np.array([int(o) for o in near_free if not pool.conflicts(int(rows[o]), pool_rows)],
+                           dtype=np.int64)
         if not options.size:
             break
         best = int(options[np.argmax(vectors[options] @ total)])   # ties: the lowest position (unique sorts)

@@ -1,4 +1,5 @@
-"""Late joiners: open groups with room that fit one member (language, slot, exclusions, sizes), best first."""
+"""Late joiners: open groups with room that fit one member (language, topic, slot, exclusions, rejected groups,
+sizes), best first."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
@@ -7,7 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from matcher.groups.objective import mean_pairwise
-from matcher.groups.rules import GroupCandidate, GroupRules
+from matcher.groups.rejected import rejected_cores
+from matcher.groups.rules import GroupCandidate, GroupRules, shares_topic
 from matcher.groups.slots import WeeklySlot, programme_weeks, slot_fits
 
 
@@ -36,7 +38,8 @@ class GroupFit:
 
 
 def group_suggestions(candidate: GroupCandidate, open_groups: Sequence[OpenGroup], rules: GroupRules,
-                      exclusions: Collection[frozenset[int]] = (), k: int | None = None) -> list[GroupFit]:
+                      exclusions: Collection[frozenset[int]] = (), k: int | None = None,
+                      rejected_groups: Collection[frozenset[int]] = ()) -> list[GroupFit]:
     """The open groups `candidate` could join without breaking any rule, most similar first.
 
     Parameters
@@ -46,6 +49,7 @@ def group_suggestions(candidate: GroupCandidate, open_groups: Sequence[OpenGroup
     rules : the programme's rules.
     exclusions : pairs of member ids who blocked or declined each other.
     k : at most this many fits (all by default).
+    rejected_groups : member ids of the programme's rejected groups (joining may not recreate one).
 
     Returns
     -------
@@ -53,16 +57,18 @@ def group_suggestions(candidate: GroupCandidate, open_groups: Sequence[OpenGroup
     """
     if k is not None and k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}.")
-    if candidate.held:
+    if candidate.held or not shares_topic(candidate, rules):
         return []
     weeks = programme_weeks(rules)
-    fits = [fit for group in open_groups if (fit := _fit(candidate, group, rules, exclusions, weeks)) is not None]
+    fits = [fit for group in open_groups
+            if (fit := _fit(candidate, group, rules, exclusions, weeks, rejected_groups)) is not None]
     fits.sort(key=lambda f: (-f.score, f.group_id))
     return fits if k is None else fits[:k]
 
 
 def _fit(candidate: GroupCandidate, group: OpenGroup, rules: GroupRules,
-         exclusions: Collection[frozenset[int]], weeks: list) -> GroupFit | None:
+         exclusions: Collection[frozenset[int]], weeks: list,
+         rejected_groups: Collection[frozenset[int]]) -> GroupFit | None:
     """The fit of `candidate` to `group`, or None when joining would break a rule."""
     members = (*group.members, candidate)
     if any(c.id == candidate.id for c in group.members):
@@ -73,6 +79,8 @@ def _fit(candidate: GroupCandidate, group: OpenGroup, rules: GroupRules,
         return None
     ids = {c.id for c in group.members}
     if any(len(p) == 2 and candidate.id in p and (p - {candidate.id}) <= ids for p in exclusions):
+        return None
+    if rejected_cores(ids | {candidate.id}, rejected_groups):
         return None
     if not slot_fits(candidate.member, group.slot, weeks):
         return None

@@ -41,6 +41,7 @@ class _State:
         self.sizes = pool.sizes[self.rows]
         self.facilitates = pool.facilitates[self.rows]
         self.excluded = [frozenset(local[r] for r in pool.excluded[row] if r in local) for row in rows]
+        self.rejecting = [bool(pool.rejected_of[row]) for row in rows]
 
     def leave_share(self, i: int) -> float:
         """Member i's part of its group's pairwise total (0 when unplaced)."""
@@ -61,7 +62,11 @@ class _State:
         return count + (int(self.facilitates[joining]) if joining >= 0 else 0) >= 1
 
     def clash(self, i: int, g: int, except_: int = -1) -> bool:
-        return any(m in self.excluded[i] for m in self.members[g] if m != except_)
+        """i may not be in group g (without `except_`): an exclusion, or a rejected group recreated."""
+        if any(m in self.excluded[i] for m in self.members[g] if m != except_):
+            return True
+        return self.rejecting[i] and self.pool.would_recreate(
+            int(self.rows[i]), [int(self.rows[m]) for m in self.members[g] if m != except_])
 
     def apply(self, i: int, a: int, b: int, j: int = -1) -> None:
         """i leaves a (-1: unplaced) for b; with j, j leaves b for a."""

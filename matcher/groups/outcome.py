@@ -12,12 +12,15 @@ class LeftOutReason(StrEnum):
 
     HELD_FOR_REVIEW = "held_for_review"          # the safety screen holds them: never placed
     ALREADY_GROUPED = "already_grouped"          # in a group of this programme already (earlier_groups)
+    NO_SHARED_TOPIC = "no_shared_topic"          # the programme has topics and the member shares none of them
     NO_SHARED_LANGUAGE = "no_shared_language"    # no programme language, or nobody else waiting speaks theirs
     NO_COMMON_SLOT = "no_common_slot"            # no weekly slot (every week) shared with anyone of their language
     ONLY_ONE_OF_KIND = "only_one_of_kind"        # fewer than min_size share a language and a slot with them
     NO_ACCEPTED_SIZE = "no_accepted_size"        # no group they could join has a size they accept
     NO_FACILITATOR = "no_facilitator"            # groups need a facilitator and none can meet with them
     BLOCKED = "blocked"                          # each group they could join holds someone they excluded, or vice versa
+    REJECTED_GROUP = "rejected_group"            # each group they could be in would recreate a group a coordinator
+                                                 # rejected (with them in it)
     TOO_FEW_SIMILAR = "too_few_similar"          # groups were possible, but filled with more similar members
 
 

@@ -15,7 +15,7 @@ from matcher.groups.outcome import Formation, LeftOut, LeftOutReason, ProposedGr
 from matcher.groups.pool import Pool
 from matcher.groups.reasons import left_out_reasons
 from matcher.groups.repair import make_valid
-from matcher.groups.rules import GroupCandidate, GroupRules
+from matcher.groups.rules import GroupCandidate, GroupRules, shares_topic
 from matcher.groups.slots import SlotTable, WeeklySlot, slot_table
 from matcher.profiles import Role
 
@@ -44,17 +44,16 @@ _BUCKET_METHODS = {"flow": _flow_bucket, "greedy": greedy_bucket, "random": rand
 
 
 def run_formation(candidates: Sequence[GroupCandidate], rules: GroupRules, exclusions: Collection[frozenset[int]],
-                  earlier_groups: Collection[Collection[int]], seed: int, method: str) -> Formation:
+                  earlier_groups: Collection[Collection[int]], seed: int, method: str,
+                  rejected_groups: Collection[Collection[int]] = ()) -> Formation:
     """See `matcher.groups.formation.form_groups`."""
     if method not in METHODS:
         raise ValueError(f"Unknown formation method {method!r}; use one of {', '.join(METHODS)}.")
-    started = time.perf_counter()
-    grouped = {m for g in earlier_groups for m in g}
-    left_out = [LeftOut(c.id, LeftOutReason.HELD_FOR_REVIEW) for c in candidates if c.held]
-    left_out += [LeftOut(c.id, LeftOutReason.ALREADY_GROUPED) for c in candidates if not c.held and c.id in grouped]
     if len({c.id for c in candidates}) != len(candidates):
         raise ValueError("Each member may be a candidate of a formation once; a member id appears twice.")
-    pool = Pool.build([c for c in candidates if not c.held and c.id not in grouped], rules, exclusions)
+    started = time.perf_counter()
+    eligible, left_out = _eligible(candidates, rules, earlier_groups)
+    pool = Pool.build(eligible, rules, exclusions, rejected_groups)
     languages = sorted(rules.languages)
     speaks = np.array([[lang in c.member.languages for lang in languages] for c in pool.candidates],
                       dtype=bool).reshape(-1, len(languages))
@@ -71,6 +70,21 @@ def run_formation(candidates: Sequence[GroupCandidate], rules: GroupRules, exclu
     return Formation(groups, sorted(left_out, key=lambda x: x.member_id), objective, {
         "method": method, "seconds": time.perf_counter() - started, "candidates": len(candidates),
         "slots": len(table.slots), "weeks_checked": len(table.weeks)})
+
+
+def _eligible(candidates: Sequence[GroupCandidate], rules: GroupRules, earlier_groups: Collection[Collection[int]],
+              ) -> tuple[list[GroupCandidate], list[LeftOut]]:
+    """The candidates who may be placed, and the others with their reason (held, already grouped, no topic)."""
+    grouped = {m for g in earlier_groups for m in g}
+    eligible, left_out = [], []
+    for c in candidates:
+        reason = (LeftOutReason.HELD_FOR_REVIEW if c.held else LeftOutReason.ALREADY_GROUPED if c.id in grouped
+                  else None if shares_topic(c, rules) else LeftOutReason.NO_SHARED_TOPIC)
+        if reason is None:
+            eligible.append(c)
+        else:
+            left_out.append(LeftOut(c.id, reason))
+    return eligible, left_out
 
 
 def _fill_buckets(pool: Pool, speaks: np.ndarray, table: SlotTable, method, rng: np.random.Generator,

@@ -1,4 +1,5 @@
-"""The working data of one formation: unit vectors, accepted sizes, facilitators and exclusions by row.
+"""The working data of one formation: unit vectors, accepted sizes, facilitators, exclusions and rejected
+groups by row.
 
 Every step of forming (assignment, repair, local search, baselines) works on row positions of one
 `Pool`, and asks it the same questions: may these rows be a group, may this row join that one.
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.groups.objective import unit_rows
+from matcher.groups.rejected import core_size
 from matcher.groups.rules import GroupCandidate, GroupRules
 
 
@@ -24,10 +26,12 @@ class Pool:
     excluded: list[frozenset[int]]
     facilitates: np.ndarray
     sizes: np.ndarray   # (n, max_size + 1) bool: sizes[i, s] when row i accepts a group of s
+    rejected: list[tuple[frozenset[int], int]]   # (rows, core size) of each rejected group that matters here
+    rejected_of: list[tuple[int, ...]]           # row -> its entries of `rejected`
 
     @classmethod
-    def build(cls, candidates: Sequence[GroupCandidate], rules: GroupRules,
-              exclusions: Collection[frozenset[int]]) -> Pool:
+    def build(cls, candidates: Sequence[GroupCandidate], rules: GroupRules, exclusions: Collection[frozenset[int]],
+              rejected_groups: Collection[Collection[int]] = ()) -> Pool:
         """A pool of `candidates` (distinct ids, one vector length) under `rules`.
 
         Raises
@@ -52,8 +56,9 @@ class Pool:
         for i, c in enumerate(candidates):
             if c.wants_sizes is not None:
                 sizes[i] &= np.isin(np.arange(rules.max_size + 1), list(c.wants_sizes))
+        rejected, rejected_of = _rejected_rows(row_of, rejected_groups)
         return cls(list(candidates), vectors, rules, [frozenset(e) for e in excluded],
-                   np.array([c.can_facilitate for c in candidates], dtype=bool), sizes)
+                   np.array([c.can_facilitate for c in candidates], dtype=bool), sizes, rejected, rejected_of)
 
     @property
     def size(self) -> int:
@@ -70,12 +75,48 @@ class Pool:
     def has_facilitator(self, group: Iterable[int]) -> bool:
         return not self.rules.needs_facilitator or bool(self.facilitates[list(group)].any())
 
+    def recreated(self, group: Iterable[int]) -> frozenset[int]:
+        """The rows of `group` that hold the core of a rejected group (the first such group; empty: none)."""
+        members = set(group)
+        for k in sorted({k for r in members for k in self.rejected_of[r]}):
+            rows, core = self.rejected[k]
+            if len(rows & members) >= core:
+                return rows & members
+        return frozenset()
+
+    def would_recreate(self, row: int, group: Iterable[int]) -> bool:
+        """Adding `row` to `group` (which does not hold it) completes the core of a rejected group."""
+        if not self.rejected_of[row]:
+            return False
+        others = set(group) - {row}
+        return any(len(self.rejected[k][0] & others) + 1 >= self.rejected[k][1] for k in self.rejected_of[row])
+
+    def conflicts(self, row: int, group: Sequence[int]) -> bool:
+        """Row `row` may not join `group`: an exclusion, or it would recreate a rejected group."""
+        return self.clashes(row, group) or self.would_recreate(row, group)
+
     def valid(self, group: Sequence[int]) -> bool:
-        """`group` (rows sharing a language and slot) meets sizes, exclusions and the facilitator rule."""
+        """`group` (rows sharing a language and slot) meets sizes, exclusions, rejections and the facilitator rule."""
         members = set(group)
         return (len(members) == len(group) and self.accepts(group, len(group)) and self.has_facilitator(group)
-                and all(self.excluded[r].isdisjoint(members) for r in group))
+                and all(self.excluded[r].isdisjoint(members) for r in group) and not self.recreated(group))
 
     def may_join(self, row: int, group: Sequence[int]) -> bool:
         """`row` can join `group` and the group stays within every member's accepted sizes."""
-        return not self.clashes(row, group) and self.accepts([*group, row], len(group) + 1)
+        return not self.conflicts(row, group) and self.accepts([*group, row], len(group) + 1)
+
+
+def _rejected_rows(row_of: dict[int, int], rejected_groups: Collection[Collection[int]],
+                   ) -> tuple[list[tuple[frozenset[int], int]], list[tuple[int, ...]]]:
+    """Rejected groups as pool rows with their core size; those whose core is not in the pool are dropped."""
+    rejected = []
+    for member_ids in rejected_groups:
+        ids = set(member_ids)
+        rows = frozenset(row_of[m] for m in ids if m in row_of)
+        if ids and len(rows) >= core_size(len(ids)):
+            rejected.append((rows, core_size(len(ids))))
+    rejected_of: list[list[int]] = [[] for _ in row_of]
+    for k, (rows, _) in enumerate(rejected):
+        for r in rows:
+            rejected_of[r].append(k)
+    return rejected, [tuple(ks) for ks in rejected_of]

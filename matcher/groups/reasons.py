@@ -23,8 +23,7 @@ def left_out_reasons(pool: Pool, speaks: np.ndarray, table: SlotTable, groups: P
     together = _count(speaks, table, np.ones(pool.size, dtype=bool))   # members per (language, slot), all counted
     facilitators = _count(speaks, table, pool.facilitates)
     speakers = speaks.sum(axis=0)
-    return {row: _reason(pool, row, speaks, table.profile_fits[table.profile_of[row]], together, facilitators,
-                         speakers, groups) for row in unplaced}
+    return {row: _reason(pool, row, speaks, table, together, facilitators, speakers, groups) for row in unplaced}
 
 
 def _count(speaks: np.ndarray, table: SlotTable, rows: np.ndarray) -> np.ndarray:
@@ -35,9 +34,10 @@ def _count(speaks: np.ndarray, table: SlotTable, rows: np.ndarray) -> np.ndarray
     return np.rint(per_profile @ table.profile_fits.astype(np.float32)).astype(np.int64)
 
 
-def _reason(pool: Pool, row: int, speaks: np.ndarray, fits: np.ndarray, together: np.ndarray,
+def _reason(pool: Pool, row: int, speaks: np.ndarray, table: SlotTable, together: np.ndarray,
             facilitators: np.ndarray, speakers: np.ndarray, groups: Placed) -> LeftOutReason:
     rules = pool.rules
+    fits = table.profile_fits[table.profile_of[row]]
     langs = np.flatnonzero(speaks[row])
     if langs.size == 0 or speakers[langs].max() < 2:
         return LeftOutReason.NO_SHARED_LANGUAGE
@@ -56,6 +56,22 @@ def _reason(pool: Pool, row: int, speaks: np.ndarray, fits: np.ndarray, together
     open_to_them = [g for g in joinable if not pool.clashes(row, g)]
     if joinable and not open_to_them:
         return LeftOutReason.BLOCKED
-    if open_to_them and not any(pool.accepts([*g, row], len(g) + 1) for g in open_to_them):
+    allowed = [g for g in open_to_them if not pool.would_recreate(row, g)]
+    if open_to_them and not allowed:
+        return LeftOutReason.REJECTED_GROUP
+    if allowed and not any(pool.accepts([*g, row], len(g) + 1) for g in allowed):
         return LeftOutReason.NO_ACCEPTED_SIZE
+    if not joinable and _kept_apart(pool, row, speaks, table, together, options):
+        return LeftOutReason.REJECTED_GROUP
     return LeftOutReason.TOO_FEW_SIMILAR
+
+
+def _kept_apart(pool: Pool, row: int, speaks: np.ndarray, table: SlotTable, together: np.ndarray,
+                options: np.ndarray) -> bool:
+    """Without the others of their rejected groups, too few share a language and a slot with the member."""
+    others = np.zeros(pool.size, dtype=bool)
+    for k in pool.rejected_of[row]:
+        others[list(pool.rejected[k][0] - {row})] = True
+    if not others.any():
+        return False
+    return bool((together - _count(speaks, table, others))[options].max() < pool.rules.min_size)

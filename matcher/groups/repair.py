@@ -1,7 +1,7 @@
 """Make groups of one bucket valid: drop members who clash or refuse the size, fill short groups or dissolve them.
 
 Assignment and the baselines place members by similarity or by chance; this step enforces what
-they do not see (exclusions, each member's accepted sizes, the facilitator rule), then gives the
+they do not see (exclusions, rejected groups, each member's accepted sizes, the facilitator rule), then gives the
 members it took out a place in a group with room where they fit. `choose="best"` decides by
 similarity; `choose="random"` by chance (for the random baseline).
 """
@@ -40,6 +40,17 @@ def _without_clashes(pool: Pool, group: list[int], rng: np.random.Generator,
         dropped.append(out)
 
 
+def _without_rejected(pool: Pool, group: list[int], rng: np.random.Generator,
+                      choose: str) -> tuple[list[int], list[int]]:
+    """Drop members, the weakest first, until the group holds the core of no rejected group."""
+    dropped: list[int] = []
+    while held := pool.recreated(group):
+        out = _weakest(pool, sorted(held), group, rng, choose)
+        group = [r for r in group if r != out]
+        dropped.append(out)
+    return group, dropped
+
+
 def _within_sizes(pool: Pool, group: list[int], rng: np.random.Generator, choose: str) -> tuple[list[int], list[int]]:
     dropped = []
     while len(group) >= pool.rules.min_size and not pool.accepts(group, len(group)):
@@ -59,8 +70,9 @@ def make_valid(pool: Pool, groups: list[list[int]], unplaced: list[int], rng: np
     spare = list(unplaced)
     for group in groups:
         group, clashed = _without_clashes(pool, list(group), rng, choose)
+        group, recreating = _without_rejected(pool, group, rng, choose)
         group, refused = _within_sizes(pool, group, rng, choose)
-        spare += clashed + refused
+        spare += clashed + recreating + refused
         if len(group) >= pool.rules.min_size and pool.has_facilitator(group):
             kept.append(group)
         else:

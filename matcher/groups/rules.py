@@ -37,7 +37,8 @@ class GroupRules:
     meeting_minutes : length of the weekly meeting.
     needs_facilitator : every group must hold a member who can facilitate (a supporter, or a peer
         with free capacity); the facilitator uses one of their places.
-    topics : the programme's topics (shown with groups; they do not filter members).
+    topics : the programme's topics; when there are any, only members who share at least one of them
+        (a member's own `topics`) may be in its groups.
     horizon_weeks : how many weeks from `start_date` a group's weekly slot must stay inside every
         member's availability; 52 makes every slot survive both yearly DST changes of every zone.
     slot_step : minutes between candidate meeting starts on the anchor zone's clock.
@@ -95,6 +96,11 @@ class GroupCandidate:
 
     def accepts_size(self, size: int) -> bool:
         return self.wants_sizes is None or size in self.wants_sizes
+
+
+def shares_topic(candidate: GroupCandidate, rules: GroupRules) -> bool:
+    """The member shares one of the programme's topics, or the programme has none (then everyone may join)."""
+    return not rules.topics or not rules.topics.isdisjoint(candidate.member.topics)
 
 
 def facilitator_eligible(member: Member) -> bool:

@@ -13,10 +13,10 @@ from matcher.service.errors import ConflictError
 from matcher.service.group_inputs import candidates_from_index, exclusion_pairs_among, rules_of
 from matcher.service.group_views import GroupView, describe_groups
 from matcher.service.programmes import get_programme
-from matcher.states import GroupRole, MemberStatus
+from matcher.states import GroupRole
 from matcher.store import Session
 from matcher.store.audit import audit
-from matcher.store.groups import group_seekers, placed_in_programme
+from matcher.store.groups import group_seekers, placed_in_programme, rejected_groups
 from matcher.store.members import touch
 from matcher.store.models import GroupFormation, GroupMembership, GroupProgramme, MemberRow, SupportGroup
 from matcher.store.pairings import lock_rounds
@@ -36,9 +36,7 @@ def waiting_rows(session: Session, programme: GroupProgramme) -> list[MemberRow]
     """Active members who want groups and speak one of the programme's languages (held members too: the
     core leaves them out with their reason). Those already in an open group of the programme are left to
     the caller."""
-    languages = set(programme.languages)
-    return [row for row in group_seekers(session)
-            if row.status == MemberStatus.ACTIVE and languages & set(row.languages)]
+    return group_seekers(session, programme.languages)
 
 
 def run_formation(session: Session, services: Services, programme_id: int, actor: str) -> FormationRun:
@@ -61,7 +59,8 @@ def run_formation(session: Session, services: Services, programme_id: int, actor
     try:
         result = form_groups(candidates, rules_of(programme),
                              exclusion_pairs_among(session, [c.id for c in candidates]),
-                             earlier_groups=list(existing.values()))
+                             earlier_groups=list(existing.values()),
+                             rejected_groups=rejected_groups(session, programme_id))
     except ValueError as exc:
         raise ConflictError(str(exc), "programme_id") from exc
     return store_formation(session, programme, result, actor)

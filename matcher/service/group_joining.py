@@ -8,7 +8,7 @@ from matcher.groups import OpenGroup, group_suggestions
 from matcher.service.errors import ConflictError, HeldForReviewError
 from matcher.service.group_inputs import candidates_now, exclusion_pairs_among, rules_of, slot_of
 from matcher.service.group_views import slot_in
-from matcher.states import OPEN_GROUP_STATUSES, GroupRole, MemberFormat, MemberStatus
+from matcher.states import OPEN_GROUP_STATUSES, GroupRole, MemberFormat
 from matcher.store import Session
 from matcher.store.groups import (
     current_memberships,
@@ -16,6 +16,7 @@ from matcher.store.groups import (
     open_groups_with_room,
     placed_in_programme,
     programmes_by_id,
+    rejected_groups,
 )
 from matcher.store.models import MemberRow, SupportGroup
 
@@ -50,7 +51,8 @@ def suggest_groups(session: Session, member: MemberRow, k: int = 10) -> list[dic
         if member.id in placed_in_programme(session, programme_id):
             continue   # nobody is in two groups of one programme
         open_groups = [open_group(g, places[g.id], candidates) for g in groups if g.programme_id == programme_id]
-        for fit in group_suggestions(candidates[member.id], open_groups, rules_of(programme), exclusions, k):
+        for fit in group_suggestions(candidates[member.id], open_groups, rules_of(programme), exclusions, k,
+                                     rejected_groups(session, programme_id)):
             fits.append({"group_id": fit.group_id, "programme_id": programme_id, "programme": programme.name,
                          "score": round(fit.score, 6), "explanation": explanation(fit.explanation, member,
                                                                                    _group(groups, fit.group_id))})
@@ -83,17 +85,17 @@ def joiners_for(session: Session, group: SupportGroup, limit: int = 20) -> list[
         return []
     programme = programmes_by_id(session, {group.programme_id})[group.programme_id]
     placed = placed_in_programme(session, programme.id)
-    waiting = [row for row in group_seekers(session) if row.id not in placed and not row.needs_review
-               and row.status == MemberStatus.ACTIVE and group.language in row.languages]
+    waiting = [row for row in group_seekers(session, [group.language]) if row.id not in placed and not row.needs_review]
     places = current_memberships(session, [group.id])[group.id]
     ids = [p.member_id for p in places] + [row.id for row in waiting]
     candidates = candidates_now(session, ids)
     exclusions = exclusion_pairs_among(session, ids)
     target, rules = open_group(group, places, candidates), rules_of(programme)
+    rejected = rejected_groups(session, programme.id)
     found: list[dict] = []
     for row in waiting:
         if row.id in candidates:
-            for fit in group_suggestions(candidates[row.id], [target], rules, exclusions, 1):
+            for fit in group_suggestions(candidates[row.id], [target], rules, exclusions, 1, rejected):
                 found.append({"member_id": row.id, "display_name": row.display_name or "", "score": fit.score})
     found.sort(key=lambda f: (-f["score"], f["member_id"]))
     return found[:limit]

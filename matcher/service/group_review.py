@@ -28,6 +28,7 @@ from matcher.store.groups import (
     lock_groups,
     membership,
     placed_in_programme,
+    rejected_groups,
 )
 from matcher.store.members import live_member, touch
 from matcher.store.models import AuditEvent, GroupMembership, SupportGroup, utcnow
@@ -108,7 +109,8 @@ def violations(session: Session, group: SupportGroup, member_ids: list[int],
     ordered: list[GroupCandidate] = [candidates[m] for m in member_ids]
     programme = get_programme(session, group.programme_id)
     return check_group(ordered, rules_of(programme), slot_of(group), group.language,
-                       exclusion_pairs_among(session, member_ids), facilitator_id)
+                       exclusion_pairs_among(session, member_ids), facilitator_id,
+                       rejected_groups(session, group.programme_id))
 
 
 def refuse_if_broken(found: list[Violation]) -> None:

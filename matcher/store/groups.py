@@ -1,13 +1,22 @@
 """Support groups: programmes, formation runs, groups, memberships and group feedback."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, cast, exists, false, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from matcher.states import OPEN_GROUP_STATUSES, ExclusionKind, GroupRole, GroupStatus, InvitationStatus
+from matcher.states import (
+    OPEN_GROUP_STATUSES,
+    ExclusionKind,
+    GroupRole,
+    GroupStatus,
+    InvitationStatus,
+    MemberFormat,
+    MemberStatus,
+)
 from matcher.store.models import (
     AuditEvent,
     Exclusion,
@@ -71,23 +80,41 @@ def placed_in_programme(session: Session, programme_id: int) -> dict[int, int]:
     return dict(rows.all())
 
 
-def earlier_groups(session: Session, programme_id: int) -> list[list[int]]:
-    """Member ids of each closed group (rejected or ended) of the programme, as they were at the end."""
-    closed = session.execute(select(GroupMembership.group_id, GroupMembership.member_id)
-                             .join(SupportGroup, SupportGroup.id == GroupMembership.group_id)
-                             .where(SupportGroup.programme_id == programme_id,
-                                    SupportGroup.status.in_((GroupStatus.REJECTED, GroupStatus.ENDED))))
-    groups: dict[int, list[int]] = {}
-    for group_id, member_id in closed:
-        groups.setdefault(group_id, []).append(member_id)
-    return list(groups.values())
+def rejected_groups(session: Session, programme_id: int) -> list[frozenset[int]]:
+    """Member ids of each rejected group of the programme, as it was when a coordinator rejected it."""
+    rows = session.execute(select(GroupMembership.group_id, GroupMembership.member_id)
+                           .join(SupportGroup, SupportGroup.id == GroupMembership.group_id)
+                           .where(SupportGroup.programme_id == programme_id, GroupMembership.left_at.is_(None),
+                                  SupportGroup.status == GroupStatus.REJECTED))
+    groups: dict[int, set[int]] = {}
+    for group_id, member_id in rows:
+        groups.setdefault(group_id, set()).add(member_id)
+    return [frozenset(members) for _, members in sorted(groups.items())]
 
 
-def group_seekers(session: Session) -> list[MemberRow]:
-    """Live members who want groups and have a vector, by id."""
-    rows = session.scalars(select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))
-                           .order_by(MemberRow.id))
-    return [row for row in rows if "group" in (row.formats or [])]
+def group_seekers(session: Session, languages: Collection[str]) -> list[MemberRow]:
+    """Live, active members with a vector who want groups and speak one of `languages`, by id.
+
+    The JSON lists are filtered in the database, so formation reads only these rows.
+    """
+    dialect = session.get_bind().dialect.name
+    stmt = (select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None),
+                                    MemberRow.status == MemberStatus.ACTIVE,
+                                    json_list_has_any(MemberRow.formats, [MemberFormat.GROUP], dialect),
+                                    json_list_has_any(MemberRow.languages, sorted(languages), dialect))
+            .order_by(MemberRow.id))
+    return list(session.scalars(stmt))
+
+
+def json_list_has_any(column, values: Collection[str], dialect: str) -> ColumnElement[bool]:
+    """`column` (a JSON list of strings) holds one of `values`: jsonb containment on PostgreSQL, json_each on
+    SQLite."""
+    if not values:
+        return false()
+    if dialect == "postgresql":
+        return or_(*(cast(column, JSONB).contains([str(v)]) for v in values))
+    each = func.json_each(column).table_valued("value")
+    return exists(select(1).select_from(each).where(each.c.value.in_([str(v) for v in values])))
 
 
 def facilitated_counts(session: Session, member_ids: list[int] | None = None,
@@ -225,4 +252,24 @@ def places_of_groups(session: Session, group_ids: Iterable[int]) -> dict[int, li
     for row in session.scalars(select(GroupMembership).where(GroupMembership.group_id.in_(sorted(group_ids) or [-1]))
                                .order_by(GroupMembership.id)):
         out.setdefault(row.group_id, []).append(row)
+    return out
+
+
+def group_ratings(session: Session) -> list[tuple[int, int, int, bool, list[int]]]:
+    """(group id, rater id, rating, would continue, the others in the group when they rated it) of every group
+    feedback row, oldest first."""
+    ratings = session.execute(select(GroupFeedback.group_id, GroupFeedback.member_id, GroupFeedback.rating,
+                                     GroupFeedback.would_continue, GroupFeedback.created_at)
+                              .order_by(GroupFeedback.id)).all()
+    places: dict[int, list] = {}
+    for place in session.execute(select(GroupMembership.group_id, GroupMembership.member_id, GroupMembership.joined_at,
+                                        GroupMembership.left_at)
+                                 .where(GroupMembership.group_id.in_({r.group_id for r in ratings} or {-1}))
+                                 .order_by(GroupMembership.id)):
+        places.setdefault(place.group_id, []).append(place)
+    out = []
+    for r in ratings:
+        others = sorted({p.member_id for p in places.get(r.group_id, []) if p.member_id != r.member_id
+                         and p.joined_at <= r.created_at and (p.left_at is None or p.left_at > r.created_at)})
+        out.append((r.group_id, r.member_id, r.rating, r.would_continue, others))
     return out

@@ -181,3 +181,37 @@ def test_a_mutual_groups_invitations_show_on_its_page(live_server, browser, sett
     expect(page.get_by_text("Invited groups (1)")).to_be_visible()
     check_accessibility(page)
     context.close()
+
+
+def test_a_coordinator_opens_a_programme_through_the_page(live_server, browser, setting, client, keys,
+                                                          check_accessibility):
+    context = browser.new_context(bypass_csp=True)     # axe is injected as a script
+    page = context.new_page()
+    page.goto(f"{live_server}/coordinator/login")
+    page.get_by_label("Coordinator key").fill(setting["key"])
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Groups").click()
+    page.get_by_role("link", name="Open a programme").click()
+    check_accessibility(page)
+    page.get_by_label("Name").fill("Saturday carers")
+    page.get_by_label("Languages").fill("en, xx")
+    page.get_by_label("Largest group").fill("6")
+    page.get_by_label("Every group needs a facilitator").check()
+    page.get_by_label("Topics").fill("caring, burnout")
+    page.get_by_role("button", name="Open the programme").click()
+    expect(page.get_by_role("alert")).to_contain_text("1 field to correct")
+    expect(page.locator("#languages-error")).to_contain_text("'xx' is not an ISO 639-1 language code")
+    expect(page.get_by_label("Languages")).to_have_attribute("aria-invalid", "true")
+    check_accessibility(page)
+    page.get_by_label("Languages").fill("en")
+    page.get_by_role("button", name="Open the programme").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Saturday carers")
+    expect(page.get_by_role("status")).to_have_text("Programme Saturday carers is saved.")
+    made = client.get("/api/v1/programmes", headers=keys["coordinator"]).json["programmes"][-1]
+    assert (made["name"], made["languages"], made["max_size"], made["needs_facilitator"], made["topics"]) == \
+        ("Saturday carers", ["en"], 6, True, ["caring", "burnout"])
+    page.get_by_role("link", name="Change this programme").click()
+    page.get_by_label("Meeting length").fill("75")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("75 minutes weekly")).to_be_visible()
+    context.close()

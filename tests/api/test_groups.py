@@ -118,12 +118,14 @@ def test_status_changes_are_checked_and_audited(client, keys, formed, app):
     assert [e.action for e in rows(app, AuditEvent, AuditEvent.group_id == cancer)] == ["proposed", "reject"]
 
 
-def test_rejected_members_wait_for_the_next_formation(client, keys, cohort, formed):
+def test_rejected_members_wait_for_the_next_formation_but_not_as_the_same_group(client, keys, cohort, formed):
     c = keys["coordinator"]
     cancer = formed["groups"]["cancer"]["id"]
     client.post(f"/api/v1/groups/{cancer}/reject", json={"reason": "Wrong time for them."}, headers=c)
     again = form(client, c, formed["programme"]["id"])
-    assert [member_ids(g) for g in again["groups"]] == [set(cohort["cancer"])]
+    assert again["groups"] == []      # the five could only meet as the group that was rejected
+    assert {x["member_id"]: x["reason"] for x in again["left_out"]} == dict.fromkeys(cohort["cancer"],
+                                                                                      "rejected_group")
 
 
 def test_approval_rechecks_every_rule_against_the_members_now(client, keys, cohort, formed, app):

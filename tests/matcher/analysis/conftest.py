@@ -1,6 +1,8 @@
 """Analysis fixtures: the fixture members indexed once, one simulated feedback study, a fixture database."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from matcher.analysis.feedback_sim import SimulatedStudy, run_simulated_study
@@ -31,3 +33,11 @@ def study(members_index: MemberIndex) -> SimulatedStudy:
 def fixture_database(embedder: Embedder, tmp_path_factory) -> str:
     """A SQLite database holding the fixture members and their embeddings, as `peermatch load-fixtures` leaves it."""
     return fixture_database_at(tmp_path_factory.mktemp("analysis-db") / "fixtures.sqlite3", embedder)
+
+
+@pytest.fixture
+def feedback_database(fixture_database, tmp_path) -> str:
+    """A copy of `fixture_database` that a test may write feedback into."""
+    copy = tmp_path / "with-feedback.sqlite3"
+    shutil.copy(fixture_database.removeprefix("sqlite:///"), copy)
+    return f"sqlite:///{copy}"

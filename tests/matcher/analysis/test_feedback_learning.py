@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -51,13 +50,6 @@ def store_study_feedback(url: str, study, rows: np.ndarray) -> None:
                                  would_continue=bool(study.feedback.would_continue[i])))
         session.commit()
     engine.dispose()
-
-
-@pytest.fixture
-def feedback_database(fixture_database, tmp_path) -> str:
-    copy = tmp_path / "with-feedback.sqlite3"
-    shutil.copy(fixture_database.removeprefix("sqlite:///"), copy)
-    return f"sqlite:///{copy}"
 
 
 def test_feedback_method_learns_the_hidden_weights_from_stored_ratings(study, feedback_database, tmp_path,

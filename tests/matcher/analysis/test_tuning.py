@@ -113,6 +113,21 @@ def test_learn_weights_rejects_unusable_data():
         learn_weights(X[:, :4], np.ones(20, bool))
     with pytest.raises(ValueError, match="good and"):
         learn_weights(X, np.r_[np.ones(18, bool), np.zeros(2, bool)])
+    with pytest.raises(ValueError, match="sample weight"):
+        learn_weights(X, np.arange(20) % 2 == 0, sample_weight=np.r_[np.ones(19), 0.0])
+
+
+def test_sample_weights_decide_which_observations_the_weights_follow():
+    rng = np.random.default_rng(2)
+    X = rng.random((800, 5))
+    X[:, 4] *= -1
+    by_availability = 4 * X[:, 1] + rng.logistic(size=800) > 2
+    by_topics = 4 * X[:, 2] + rng.logistic(size=800) > 2
+    outcomes = np.r_[by_availability[:400], by_topics[400:]]
+    topics_count = np.r_[np.full(400, 0.05), np.ones(400)]
+    plain = learn_weights(X, outcomes).config
+    weighted = learn_weights(X, outcomes, sample_weight=topics_count).config
+    assert weighted.w_topics > plain.w_topics + 0.1 and weighted.w_availability < plain.w_availability - 0.1
 
 
 def test_export_config_is_what_load_config_reads(tmp_path, monkeypatch):
