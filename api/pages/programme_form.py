@@ -17,7 +17,6 @@ from api.pages import blp, page_login_required
 from api.schemas.groups import ProgrammeInSchema
 from matcher.service import programmes
 from matcher.service.errors import DomainError
-from matcher.store.models import GroupProgramme
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ PROGRAMME_FORM = (
 )
 
 
-def form_values(programme: GroupProgramme | None) -> dict[str, object]:
+def form_values(programme: Any) -> dict[str, object]:
     """What each field shows: the programme's values, or the defaults for a new one."""
     return {f.name: _shown(f, getattr(programme, f.name) if programme is not None else f.default)
             for f in PROGRAMME_FORM}
@@ -96,12 +95,12 @@ def checked(form) -> tuple[dict | None, dict[str, list[str]]]:
         return None, {name: sentences(value) for name, value in errors.items()}
 
 
-def _show(programme: GroupProgramme | None, values: dict, errors: dict[str, list[str]], status: int = 200):
+def _show(programme: Any, values: dict, errors: dict[str, list[str]], status: int = 200):
     return render_template("programme_form.html", programme=programme, fields=PROGRAMME_FORM, values=values,
                            errors=errors), status
 
 
-def _save(programme: GroupProgramme | None):
+def _save(programme: Any):
     """Check the submitted form and create or update the programme; errors show the form again as sent."""
     fields, errors = checked(request.form)
     saved = None
@@ -121,7 +120,7 @@ def _save(programme: GroupProgramme | None):
     return redirect(url_for("pages.programme", programme_id=saved.id))
 
 
-def _changed(programme: GroupProgramme, fields: dict) -> dict:
+def _changed(programme: Any, fields: dict) -> dict:
     """The fields whose value the form changes (the audit event lists only those)."""
     return {name: value for name, value in fields.items() if getattr(programme, name) != value}
 
