@@ -48,7 +48,7 @@ def test_the_api_docs_load_from_the_package_and_authorize_with_a_key(live_server
     page.get_by_role("button", name="Authorize").first.click()
     page.locator(".auth-container input").fill(key)
     page.locator(".auth-btn-wrapper").get_by_role("button", name="Authorize").click()
-    page.get_by_role("button", name="Close").click()
+    page.get_by_role("button", name="Close", exact=True).click()
     operation = page.locator("#operations-members-get_api_v1_members")
     operation.locator(".opblock-summary").click()
     operation.get_by_role("button", name="Try it out").click()
