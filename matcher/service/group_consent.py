@@ -201,10 +201,13 @@ def withdraw(session: Session, group: SupportGroup, actor: str, reason: str) -> 
          status=GroupStatus.WITHDRAWN)
 
 
-def members_sharing_due_groups(session: Session, member_ids: Iterable[int], now: datetime | None = None) -> list[int]:
-    """Everyone in the groups where these members have an invitation past its time: who must be locked too
-    before those invitations expire (a group left unfilled frees its facilitator's place)."""
+def members_sharing_due_groups(session: Session, member_ids: Iterable[int] | None,
+                               now: datetime | None = None) -> list[int]:
+    """Everyone in the groups where these members (None: anyone) have an invitation past its time: who must be
+    locked too before those invitations expire (a group left unfilled frees its facilitator's place)."""
     due = due_group_invitations(session, now or utcnow(), member_ids)
+    if not due:
+        return []
     groups = current_memberships(session, sorted({p.group_id for p in due}))
     return sorted({p.member_id for places in groups.values() for p in places})
 
@@ -215,11 +218,9 @@ def expire_due(session: Session, now: datetime | None = None, actor: str = EXPIR
     Cheap when nothing is due (one indexed query, no lock), so reads call it before they answer.
     """
     now = now or utcnow()
-    due = due_group_invitations(session, now)
-    if not due:
+    members = members_sharing_due_groups(session, None, now)
+    if not members:
         return []
-    places = current_memberships(session, sorted({p.group_id for p in due}))
-    members = sorted({p.member_id for ps in places.values() for p in ps})
     lock_members(session, members)
     return expire_locked(session, members, now, actor)
 
