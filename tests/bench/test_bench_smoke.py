@@ -60,3 +60,15 @@ def test_groups_bench_prints_seconds_objectives_ratios_and_memory(capsys):
     for method in ("flow", "greedy", "random"):
         assert {"seconds", "cpu_seconds", "objective", "groups", "coverage"} <= report[method].keys()
     assert report["flow_vs_random"] > 1.2 and report["flow_vs_greedy"] >= 1.0
+
+
+def test_onboard_bench_measures_onnxruntime_against_torch_on_the_same_texts(capsys):
+    report = onboard.main(["--members", "10", "--batch", "5", "--backends", "torch", "onnxruntime", "--json"])
+    backends = report["onnxruntime"]
+    assert set(backends) == {"torch", "onnxruntime-fp32", "onnxruntime-int8"}
+    assert backends["torch"]["ratio_to_torch"] == 1.0 and backends["torch"]["max_similarity_change"] == 0.0
+    # the exported graph computes the same vectors as torch; int8 moves them measurably
+    assert backends["onnxruntime-fp32"]["max_similarity_change"] < 1e-4
+    assert backends["onnxruntime-fp32"]["within_tolerance"]
+    assert 1e-4 < backends["onnxruntime-int8"]["max_similarity_change"] < 1
+    assert all(b["texts_per_s"] > 0 for b in backends.values())
