@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from matcher.analysis.evaluation import holdout_split
 from matcher.analysis.text_scorer import AdapterUnavailableWarning, TextScorer, fit_adapter, text_similarity_matrix
-from matcher.analysis.train_adapter import TrainingSet, cross_validate, pooled
+from matcher.analysis.train_adapter import TrainingSet, cross_validate, pooled, search
 from matcher.text.adapter import DEFAULT_ADAPTER_PATH, TextAdapter
 from matcher.text.embedding import normalise_rows
 
@@ -93,10 +94,42 @@ def test_scorer_without_adapter_on_purpose_is_silent_and_clonable():
         scorer.transform(vectors[:, :8])
 
 
+def toy_set(vectors: np.ndarray, labels: list[str], view: str = "text") -> TrainingSet:
+    texts = [f"row {i}" for i in range(len(labels))]
+    first, second = holdout_split(texts, labels)
+    return TrainingSet("toy", view, texts, np.array(labels), vectors, "sha", [(first, second), (second, first)])
+
+
 def test_cross_validation_of_the_training_script_prefers_the_adapter_on_separable_data():
     vectors, labels = two_topic_vectors(60)
-    texts = [f"row {i}" for i in range(len(labels))]
-    sets = [TrainingSet("toy", texts, np.array(labels), vectors, "sha")]
+    sets = [toy_set(vectors, labels)]
     embeddings, qualified = pooled(sets, [np.arange(len(labels))])
     assert qualified[0] == "toy:a" and embeddings.shape == vectors.shape
-    assert cross_validate(sets, 0.5, 2.0, 5)["toy"] > cross_validate(sets, 0.5, 0.0, 5)["toy"]
+    assert cross_validate(sets, 0.5, 2.0, 5)["toy[text]"] > cross_validate(sets, 0.5, 0.0, 5)["toy[text]"]
+
+
+def test_topic_probabilities_are_appended_saved_and_loaded(tmp_path):
+    vectors, labels = two_topic_vectors(60)
+    adapter = fit_adapter(vectors, labels, 0.5, 0.0, "toy", probability_weight=1.0, regularisation=10.0)
+    assert adapter.topics == 2 and adapter.output_dimension == 8 + 1 + 2
+    adapted = adapter.apply(vectors)
+    np.testing.assert_allclose(np.linalg.norm(adapted, axis=1), 1.0, rtol=1e-5)
+    without = fit_adapter(vectors, labels, 0.5, 0.0, "toy")
+    assert within_minus_between(adapted, labels) > within_minus_between(without.apply(vectors), labels) + 0.1
+    adapter.save(tmp_path / "adapter.npz")
+    loaded = TextAdapter.load(tmp_path / "adapter.npz")
+    assert (loaded.topics, loaded.probability_weight) == (2, 1.0)
+    np.testing.assert_allclose(loaded.apply(vectors), adapted, atol=1e-5)
+    without.save(tmp_path / "plain.npz")
+    assert TextAdapter.load(tmp_path / "plain.npz").topics == 0
+
+
+def test_search_of_the_training_script_uses_both_views_of_a_file_and_chooses_by_precision():
+    vectors, labels = two_topic_vectors(60)
+    noisy = normalise_rows(vectors + np.random.default_rng(5).normal(0, 0.3, vectors.shape))
+    sets = [toy_set(vectors, labels, "title+text"), toy_set(noisy, labels, "text")]
+    best, table = search(sets, 5)
+    assert {row["score"] for row in table} and max(row["score"] for row in table) == next(
+        row["score"] for row in table if all(row[name] == value for name, value in best.items()))
+    assert set(table[0]["cv_precision"]) == {"toy[title+text]", "toy[text]"}
+    assert best["lda_weight"] > 0 or best["probability_weight"] > 0
