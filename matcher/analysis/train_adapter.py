@@ -33,7 +33,7 @@ import numpy as np
 from matcher.analysis.embedding_cache import cached
 from matcher.analysis.evaluation import evaluate_similarity, holdout_split, read_labelled_csv
 from matcher.analysis.text_scorer import fit_adapter, topic_classifier
-from matcher.text.adapter import TextAdapter, adapter_path_for
+from matcher.text.adapter import TextAdapter, adapter_path_for, short_hash
 from matcher.text.embedding import Embedder, normalise_rows
 
 # (file name, text columns joined by a space, label column). CounselChat is read twice: as title + text
@@ -72,8 +72,8 @@ class TrainingSet:
         return self.fold_rows
 
 
-def load_training_sets(data_dir: Path, embedder: Embedder) -> list[TrainingSet]:
-    """The train halves of `DATASETS` under `data_dir`, embedded with `embedder`.
+def load_training_sets(data_dir: Path, embedder: Embedder, files: tuple[str, ...] = ()) -> list[TrainingSet]:
+    """The train halves of `DATASETS` (those of `files` when given) under `data_dir`, embedded with `embedder`.
 
     The split (`evaluation.holdout_split`) and the two cross-validation folds are computed on the first
     view of each file and used for its other views, so no view trains on another view's held-out rows.
@@ -81,6 +81,8 @@ def load_training_sets(data_dir: Path, embedder: Embedder) -> list[TrainingSet]:
     sets = []
     splits: dict[str, tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]] = {}
     for file_name, text_columns, label_column in DATASETS:
+        if files and file_name not in files:
+            continue
         path = data_dir / file_name
         texts, labels = read_labelled_csv(path, text_columns, label_column)
         if file_name not in splits:
@@ -196,6 +198,62 @@ def train(data_dir: Path, k: int = 5, embedder: Embedder | None = None) -> TextA
                        best["probability_weight"], best["regularisation"])
 
 
+def extend(base: TextAdapter, data_dir: Path, k: int = 5, embedder: Embedder | None = None,
+           files: tuple[str, ...] = ()) -> TextAdapter:
+    """`base` (its centring and LDA part kept as they are) plus a topic classifier fitted on the train halves.
+
+    For when encoding every data set again is too slow: only the views of `files` (default: all of
+    `DATASETS`) are read, the classifier's labels are theirs, and its weight and C are chosen by the same
+    2-fold cross-validated precision@k on train rows (0 = keep `base` unchanged is one of the choices).
+    """
+    embedder = embedder or Embedder()
+    if base.model_id != embedder.model_id:
+        raise ValueError(f"The base adapter was fitted on {base.model_id} vectors, not {embedder.model_id}.")
+    sets = load_training_sets(data_dir, embedder, files)
+    base = replace(base, classifier_coef=None, classifier_intercept=None, probability_weight=0.0)
+    table: list[dict] = []
+    for regularisation, probability in itertools.product(REGULARISATIONS, PROBABILITY_WEIGHTS):
+        if probability == 0 and regularisation != REGULARISATIONS[0]:
+            continue
+        per_view: dict[str, list[float]] = {s.key: [] for s in sets}
+        for fold in range(2):
+            adapter = base
+            if probability > 0:
+                embeddings, labels = pooled(sets, [s.folds()[fold][0] for s in sets])
+                codes = np.unique(np.asarray(labels), return_inverse=True)[1]
+                coef, intercept = topic_classifier(normalise_rows(embeddings - base.mean), codes, regularisation)
+                adapter = replace(base, classifier_coef=coef, classifier_intercept=intercept,
+                                  probability_weight=probability)
+            for s in sets:
+                per_view[s.key].append(validation_precision(adapter, s, s.folds()[fold][1], k))
+        means = {key: float(np.mean(values)) for key, values in per_view.items()}
+        table.append({"probability_weight": probability, "regularisation": regularisation, "cv_precision": means,
+                      "score": float(np.mean(list(means.values())))})
+        print(f"prob {probability:.2f} C {regularisation:g}: "
+              + " ".join(f"{key} {v:.4f}" for key, v in means.items()), file=sys.stderr)
+    best = max(table, key=lambda row: row["score"])
+    embeddings, labels = pooled(sets, [np.arange(len(s.texts)) for s in sets])
+    texts = [t for s in sets for t in s.texts]
+    hashes = np.union1d(base.training_hashes, np.array([short_hash(t) for t in texts], dtype=np.uint64))
+    meta = {**base.meta, "extended": {
+        "trained_on": date.today().isoformat(),
+        "command": f"python -m matcher.analysis.train_adapter --data-dir ../shared/data --model {embedder.model_id} "
+                   f"--extend {adapter_path_for(embedder.model_id).name} "
+                   + " ".join(f"--only {name}" for name in files),
+        "classifier_labels_from": sorted({s.name for s in sets}),
+        "views": [s.key for s in sets],
+        "search": {"selected_by": f"mean over views of precision@{k} in 2-fold cross-validation, train rows only",
+                   "table": table}},
+        "regularisation": best["regularisation"],
+        "text_columns": sorted({*map(tuple, base.meta.get("text_columns", [])), *TRAINING_TEXT_COLUMNS})}
+    if best["probability_weight"] == 0:
+        return replace(base, meta=meta, training_hashes=hashes)
+    codes = np.unique(np.asarray(labels), return_inverse=True)[1]
+    coef, intercept = topic_classifier(normalise_rows(embeddings - base.mean), codes, best["regularisation"])
+    return replace(base, classifier_coef=coef, classifier_intercept=intercept,
+                   probability_weight=float(best["probability_weight"]), training_hashes=hashes, meta=meta)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m matcher.analysis.train_adapter",
                                      description=__doc__.splitlines()[0])
@@ -209,12 +267,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="keep embeddings on disk here, keyed by model and SHA-256 of the text (vectors only; "
                              "default: PEERMATCH_EMBEDDING_CACHE, else no cache). Keep it outside the repository.")
+    parser.add_argument("--extend", type=Path, default=None,
+                        help="keep this adapter's centring and LDA part and fit only the topic classifier "
+                             "(see `extend`); e.g. the model's committed adapter")
+    parser.add_argument("--only", action="append", default=[], choices=sorted({name for name, _, _ in DATASETS}),
+                        help="with --extend: read only this data set (repeat for several; default: all)")
     args = parser.parse_args(argv)
     missing = [name for name, _, _ in DATASETS if not (args.data_dir / name).is_file()]
     if missing:
         parser.error(f"{', '.join(missing)} not found in {args.data_dir}.")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    adapter = train(args.data_dir, args.k, cached(Embedder(model_name=args.model), args.cache_dir))
+    embedder = cached(Embedder(model_name=args.model), args.cache_dir)
+    if args.extend is not None:
+        adapter = extend(TextAdapter.load(args.extend), args.data_dir, args.k, embedder, tuple(args.only))
+    else:
+        adapter = train(args.data_dir, args.k, embedder)
     out = args.out or adapter_path_for(adapter.model_id)
     out.parent.mkdir(parents=True, exist_ok=True)
     adapter.save(out)
