@@ -47,8 +47,8 @@ DATASETS = (
 TRAINING_TEXT_COLUMNS = tuple(columns for _, columns, _ in DATASETS)
 SHRINKAGES = (0.1, 0.3, 0.6, 0.9)
 LDA_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0)   # 0.0: centring only
-PROBABILITY_WEIGHTS = (0.0, 0.25, 0.5, 1.0)           # 0.0: no topic classifier
-REGULARISATIONS = (1.0, 10.0)                           # the classifier's C
+PROBABILITY_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)   # 0.0: no topic classifier
+REGULARISATIONS = (1.0, 10.0, 100.0)                         # the classifier's C
 
 
 @dataclass
@@ -204,33 +204,38 @@ def extend(base: TextAdapter, data_dir: Path, k: int = 5, embedder: Embedder | N
 
     For when encoding every data set again is too slow: only the views of `files` (default: all of
     `DATASETS`) are read, the classifier's labels are theirs, and its weight and C are chosen by the same
-    2-fold cross-validated precision@k on train rows (0 = keep `base` unchanged is one of the choices).
+    2-fold cross-validated precision@k on train rows (0 = keep `base` unchanged is one of the choices),
+    together with the LDA weight (the LDA directions themselves are kept).
     """
     embedder = embedder or Embedder()
     if base.model_id != embedder.model_id:
         raise ValueError(f"The base adapter was fitted on {base.model_id} vectors, not {embedder.model_id}.")
     sets = load_training_sets(data_dir, embedder, files)
     base = replace(base, classifier_coef=None, classifier_intercept=None, probability_weight=0.0)
+    classifiers = {}
+    for fold, regularisation in itertools.product(range(2), REGULARISATIONS):
+        embeddings, labels = pooled(sets, [s.folds()[fold][0] for s in sets])
+        codes = np.unique(np.asarray(labels), return_inverse=True)[1]
+        classifiers[fold, regularisation] = topic_classifier(normalise_rows(embeddings - base.mean), codes,
+                                                             regularisation)
     table: list[dict] = []
-    for regularisation, probability in itertools.product(REGULARISATIONS, PROBABILITY_WEIGHTS):
+    for weight, regularisation, probability in itertools.product(LDA_WEIGHTS, REGULARISATIONS, PROBABILITY_WEIGHTS):
         if probability == 0 and regularisation != REGULARISATIONS[0]:
             continue
         per_view: dict[str, list[float]] = {s.key: [] for s in sets}
         for fold in range(2):
-            adapter = base
-            if probability > 0:
-                embeddings, labels = pooled(sets, [s.folds()[fold][0] for s in sets])
-                codes = np.unique(np.asarray(labels), return_inverse=True)[1]
-                coef, intercept = topic_classifier(normalise_rows(embeddings - base.mean), codes, regularisation)
-                adapter = replace(base, classifier_coef=coef, classifier_intercept=intercept,
-                                  probability_weight=probability)
+            coef, intercept = classifiers[fold, regularisation]
+            adapter = _with_weights(replace(base, classifier_coef=coef, classifier_intercept=intercept),
+                                    weight, probability)
             for s in sets:
                 per_view[s.key].append(validation_precision(adapter, s, s.folds()[fold][1], k))
         means = {key: float(np.mean(values)) for key, values in per_view.items()}
-        table.append({"probability_weight": probability, "regularisation": regularisation, "cv_precision": means,
-                      "score": float(np.mean(list(means.values())))})
-        print(f"prob {probability:.2f} C {regularisation:g}: "
-              + " ".join(f"{key} {v:.4f}" for key, v in means.items()), file=sys.stderr)
+        table.append({"lda_weight": weight, "probability_weight": probability, "regularisation": regularisation,
+                      "cv_precision": means, "score": float(np.mean(list(means.values())))})
+    for row in sorted(table, key=lambda r: -r["score"])[:8]:
+        print(f"lda {row['lda_weight']:.2f} prob {row['probability_weight']:.2f} C {row['regularisation']:g}: "
+              + " ".join(f"{key} {v:.4f}" for key, v in row["cv_precision"].items())
+              + f" score {row['score']:.4f}", file=sys.stderr)
     best = max(table, key=lambda row: row["score"])
     embeddings, labels = pooled(sets, [np.arange(len(s.texts)) for s in sets])
     texts = [t for s in sets for t in s.texts]
@@ -246,6 +251,7 @@ def extend(base: TextAdapter, data_dir: Path, k: int = 5, embedder: Embedder | N
                    "table": table}},
         "regularisation": best["regularisation"],
         "text_columns": sorted({*map(tuple, base.meta.get("text_columns", [])), *TRAINING_TEXT_COLUMNS})}
+    base = replace(base, lda_weight=float(best["lda_weight"]))
     if best["probability_weight"] == 0:
         return replace(base, meta=meta, training_hashes=hashes)
     codes = np.unique(np.asarray(labels), return_inverse=True)[1]

@@ -7,7 +7,7 @@ from sklearn.base import clone
 
 from matcher.analysis.evaluation import holdout_split
 from matcher.analysis.text_scorer import AdapterUnavailableWarning, TextScorer, fit_adapter, text_similarity_matrix
-from matcher.analysis.train_adapter import TrainingSet, cross_validate, extend, pooled, search
+from matcher.analysis.train_adapter import PROBABILITY_WEIGHTS, TrainingSet, cross_validate, extend, pooled, search
 from matcher.text.adapter import DEFAULT_ADAPTER_PATH, TextAdapter
 from matcher.text.embedding import Embedder, normalise_rows
 
@@ -166,7 +166,7 @@ def test_extend_keeps_the_base_lda_and_adds_a_classifier_chosen_on_train_rows(tm
     assert extended.trained_on(["a base text"] + [titled[i] for i in train] + [untitled[i] for i in train]).all()
     assert not extended.trained_on([titled[i] for i in held] + [untitled[i] for i in held]).any()
     rows_scored = extended.meta["extended"]["search"]["table"]
-    assert {row["probability_weight"] for row in rows_scored} == {0.0, 0.25, 0.5, 1.0}
+    assert {row["probability_weight"] for row in rows_scored} == set(PROBABILITY_WEIGHTS)
     assert extended.topics in (0, 2)
     with pytest.raises(ValueError, match="fitted on toy"):
         extend(base, tmp_path, 5, Embedder(model=TopicWordModel(), model_name="other"),  # type: ignore[arg-type]
