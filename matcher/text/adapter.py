@@ -88,10 +88,10 @@ class TextAdapter:
     def apply(self, embeddings: np.ndarray) -> np.ndarray:
         """Adapted, L2-normalised float32 vectors of shape (n, output_dimension)."""
         centred = np.asarray(embeddings, dtype=np.float64) - self.mean
-        unit = normalise_rows(centred).astype(np.float64)
+        unit = normalise_rows(centred)
         parts = [unit, self.lda_weight * normalise_rows(centred @ self.projection)]
         if self.topics:
-            parts.append(self.probability_weight * normalise_rows(self.probabilities(unit)))
+            parts.append(self.probability_weight * normalise_rows(self.probabilities(unit.astype(np.float64))))
         return normalise_rows(np.hstack(parts))
 
     def trained_on(self, texts: Iterable[str]) -> np.ndarray:
