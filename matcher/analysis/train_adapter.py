@@ -4,18 +4,26 @@ Rebuild a model's committed artefact (`matcher.text.adapter.adapter_path_for`) f
 
     HF_HUB_OFFLINE=1 python -m matcher.analysis.train_adapter --data-dir ../shared/data --model all-mpnet-base-v2
 
+(all-mpnet-base-v2's committed file came from ``--extend`` of its previous one, see below and the README,
+because encoding all of Reddit with mpnet did not fit in that session.)
+
 What it does, deterministically (no random numbers; the same data, model and torch build give
 the same file):
 
-1. Read each data set in `DATASETS` and keep only its *train* half (`evaluation.holdout_split`:
-   stratified by label, alternating rows in SHA-256 order). The other half is never read, so it
-   stays a fair held-out set: ``peermatch evaluate --heldout`` ranks exactly those rows.
-2. Embed the train rows with the chosen model (default: the serving default).
-3. Choose the LDA shrinkage and weight on the train rows alone, by the mean of two NDCG@k scores:
-   2-fold cross-validation inside the train rows (the same split rule again; topics seen in
-   training) and an adapter fitted on the other data set (topics never seen), see `search`.
+1. Read each view in `DATASETS` (CounselChat as title + text and as the text alone, Reddit's text) and
+   keep only its *train* half (`evaluation.holdout_split` of the file's first view: stratified by label,
+   alternating rows in SHA-256 order; the other views use the same rows). The other half is never read,
+   so it stays a fair held-out set: ``peermatch evaluate --heldout`` ranks exactly those rows.
+2. Embed the train rows with the chosen model (default: the serving default); ``--cache-dir`` keeps the
+   vectors on disk between runs (`matcher.analysis.embedding_cache`).
+3. Choose the LDA shrinkage and weight, the topic classifier's weight (0: none) and C on the train rows
+   alone, by the mean over the views of precision@k in 2-fold cross-validation inside the train rows
+   (the same split rule again), see `search`.
 4. Fit the adapter on all train rows with the chosen values; labels of different data sets are
    kept apart. Save the arrays, the training-row hashes and the metadata in one .npz file.
+
+``--extend ADAPTER [--only FILE]`` instead keeps an adapter's centring and LDA directions and fits only
+the topic classifier (and the LDA weight) on the named data sets, chosen the same way (`extend`).
 """
 from __future__ import annotations
 
