@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 import numpy as np
 
+from matcher.analysis.embedding_cache import CACHE_ENV, cached
 from matcher.analysis.evaluation import (
     AVERAGES,
     METHODS,
@@ -151,16 +152,19 @@ def _echo_table(results: dict[str, dict[str, float]], n_rows: int, n_queries: in
                    "'peermatch'), whichever text columns are evaluated.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON object {method: {metric: value}} and nothing else.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Keep embeddings on disk here, keyed by model and SHA-256 of the text (vectors only, no text; "
+                   f"default: ${CACHE_ENV}, else none). Analysis only; keep it outside the repository.")
 @click.pass_context
 def evaluate(ctx: click.Context, path: str, text_columns: tuple[str, ...], label_column: str,
              label_separator: str | None, k: int, methods: tuple[str, ...], limit: int | None, seed: int,
-             average: str, heldout: bool, as_json: bool) -> None:
+             average: str, heldout: bool, as_json: bool, cache_dir: str | None) -> None:
     """Rank every row of a labelled CSV against the others by text alone and score each method.
 
     A row is a good match for another when they share a label.
     """
     texts, labels = _read(path, text_columns, label_column, label_separator)
-    embedder = analysis_embedder(ctx)
+    embedder = cached(analysis_embedder(ctx), cache_dir)
     texts, labels = _select_rows(texts, labels, limit, seed, heldout, embedder.model_id, path, label_column)
     n_queries = evaluated_queries(labels) if len(texts) >= 2 else 0
     if n_queries == 0:

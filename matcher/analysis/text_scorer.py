@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from scipy.linalg import eigh
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from matcher.text.adapter import TextAdapter, adapter_path_for, short_hash
@@ -26,7 +27,8 @@ class AdapterUnavailableWarning(UserWarning):
 
 def fit_adapter(embeddings: np.ndarray, labels: Sequence[str], shrinkage: float = 0.5,
                 lda_weight: float = 1.0, model_id: str = "", training_texts: Sequence[str] = (),
-                meta: dict | None = None) -> TextAdapter:
+                meta: dict | None = None, probability_weight: float = 0.0,
+                regularisation: float = 1.0) -> TextAdapter:
     """Fit a `TextAdapter` with a shrinkage LDA on labelled embeddings.
 
     Parameters
@@ -38,13 +40,17 @@ def fit_adapter(embeddings: np.ndarray, labels: Sequence[str], shrinkage: float 
     model_id : the embedding model the vectors came from (checked when the adapter is used).
     training_texts : the training texts, stored only as 8-byte hashes to flag leaks in evaluations.
     meta : anything worth recording (hyper-parameter search, data checksums, the command).
+    probability_weight : >= 0; above 0, a multinomial logistic regression over the labels is fitted
+        and its (normalised) class probabilities are appended to the vectors with this weight.
+    regularisation : the logistic regression's inverse regularisation strength (scikit-learn's ``C``).
 
     Raises
     ------
     ValueError: for fewer than two labels or parameters out of range.
     """
-    if not 0 <= shrinkage <= 1 or lda_weight < 0:
-        raise ValueError("shrinkage must be in [0, 1] and lda_weight must be >= 0.")
+    if not 0 <= shrinkage <= 1 or lda_weight < 0 or probability_weight < 0 or regularisation <= 0:
+        raise ValueError("shrinkage must be in [0, 1], lda_weight and probability_weight >= 0, "
+                         "regularisation > 0.")
     X = check_array(embeddings, dtype=np.float64)
     classes, codes = np.unique(np.asarray(labels), return_inverse=True)
     if len(classes) < 2 or len(codes) != len(X):
@@ -52,7 +58,21 @@ def fit_adapter(embeddings: np.ndarray, labels: Sequence[str], shrinkage: float 
     mean = X.mean(axis=0)
     projection = discriminant_directions(X, codes, len(classes), shrinkage)
     hashes = np.array([short_hash(t) for t in training_texts], dtype=np.uint64)
-    return TextAdapter(mean, projection, float(lda_weight), model_id, hashes, dict(meta or {}))
+    coef, intercept = (topic_classifier(normalise_rows(X - mean), codes, regularisation)
+                       if probability_weight > 0 else (None, None))
+    return TextAdapter(mean, projection, float(lda_weight), model_id, hashes, dict(meta or {}),
+                       coef, intercept, float(probability_weight) if coef is not None else 0.0)
+
+
+def topic_classifier(unit_centred: np.ndarray, codes: np.ndarray,
+                     regularisation: float) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients (classes, d) and intercepts (classes,) of a multinomial logistic regression (lbfgs)."""
+    model = LogisticRegression(C=regularisation, max_iter=2000)
+    model.fit(unit_centred.astype(np.float64), codes)
+    coef, intercept = model.coef_.astype(np.float64), model.intercept_.astype(np.float64)
+    if coef.shape[0] == 1:      # two classes: scikit-learn keeps one logit; softmax of (0, z) is the same model
+        coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+    return coef, intercept
 
 
 def discriminant_directions(X: np.ndarray, codes: np.ndarray, n_classes: int, shrinkage: float) -> np.ndarray:

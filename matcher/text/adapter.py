@@ -2,12 +2,16 @@
 
 peermatch compares *adapted* embeddings. An all-MiniLM-L6-v2 vector ``x`` becomes
 
-    z = normalise([normalise(x - mean), lda_weight * normalise((x - mean) @ projection)])
+    c = normalise(x - mean)
+    z = normalise([c, lda_weight * normalise((x - mean) @ projection),
+                   probability_weight * normalise(softmax(c @ coef.T + intercept))])
 
-where ``mean`` and ``projection`` (the discriminant directions of a shrinkage LDA) were fitted on
-labelled peer-support text by ``python -m matcher.analysis.train_adapter``. The first half keeps everything
-the model knows; the second stresses the directions that separate support topics. The similarity
-of two narratives is ``z_a @ z_b`` (a cosine, in [-1, 1]).
+where ``mean`` and ``projection`` (the discriminant directions of a shrinkage LDA) and ``coef`` and
+``intercept`` (a multinomial logistic regression over the support topics) were fitted on labelled
+peer-support text by ``python -m matcher.analysis.train_adapter``. The first part keeps everything the
+model knows; the second stresses the directions that separate support topics; the third (absent when
+the adapter has no classifier) compares how likely each topic is for the two texts. The similarity of
+two narratives is ``z_a @ z_b`` (a cosine, in [-1, 1]).
 
 Each model has its own fitted arrays, committed in ``matcher/text/artifacts/`` (`adapter_path_for`:
 ``text_adapter.npz`` for all-MiniLM-L6-v2, ``text_adapter.<model>.npz`` for the others). An adapter
@@ -48,7 +52,7 @@ def short_hash(text: str) -> int:
 
 @dataclass(frozen=True, eq=False)
 class TextAdapter:
-    """A fitted adapter: centring vector, discriminant projection and the weight between them."""
+    """A fitted adapter: centring vector, discriminant projection, optional topic classifier and their weights."""
 
     mean: np.ndarray
     projection: np.ndarray
@@ -56,6 +60,14 @@ class TextAdapter:
     model_id: str
     training_hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     meta: dict = field(default_factory=dict)
+    classifier_coef: np.ndarray | None = None        # (topics, input_dimension); None: no probability part
+    classifier_intercept: np.ndarray | None = None   # (topics,)
+    probability_weight: float = 0.0
+
+    @property
+    def topics(self) -> int:
+        """How many topic probabilities the vectors carry (0 without a classifier)."""
+        return 0 if self.classifier_coef is None else int(self.classifier_coef.shape[0])
 
     @property
     def input_dimension(self) -> int:
@@ -63,12 +75,23 @@ class TextAdapter:
 
     @property
     def output_dimension(self) -> int:
-        return self.input_dimension + int(self.projection.shape[1])
+        return self.input_dimension + int(self.projection.shape[1]) + self.topics
+
+    def probabilities(self, centred: np.ndarray) -> np.ndarray:
+        """The classifier's topic probabilities of L2-normalised centred vectors, shape (n, topics)."""
+        assert self.classifier_coef is not None and self.classifier_intercept is not None
+        logits = centred @ self.classifier_coef.T + self.classifier_intercept
+        logits -= logits.max(axis=1, keepdims=True)
+        odds = np.exp(logits)
+        return odds / odds.sum(axis=1, keepdims=True)
 
     def apply(self, embeddings: np.ndarray) -> np.ndarray:
         """Adapted, L2-normalised float32 vectors of shape (n, output_dimension)."""
         centred = np.asarray(embeddings, dtype=np.float64) - self.mean
-        parts = [normalise_rows(centred), self.lda_weight * normalise_rows(centred @ self.projection)]
+        unit = normalise_rows(centred)
+        parts = [unit, self.lda_weight * normalise_rows(centred @ self.projection)]
+        if self.topics:
+            parts.append(self.probability_weight * normalise_rows(self.probabilities(unit.astype(np.float64))))
         return normalise_rows(np.hstack(parts))
 
     def trained_on(self, texts: Iterable[str]) -> np.ndarray:
@@ -78,20 +101,30 @@ class TextAdapter:
 
     def save(self, path: str | Path) -> None:
         """Write the adapter as one .npz file (arrays plus a JSON string of metadata)."""
-        meta = {**self.meta, "lda_weight": self.lda_weight, "model_id": self.model_id}
-        np.savez_compressed(Path(path), mean=self.mean.astype(np.float32),
-                            projection=self.projection.astype(np.float32),
-                            training_hashes=self.training_hashes.astype(np.uint64),
-                            meta=np.array(json.dumps(meta, sort_keys=True)))
+        meta = {**self.meta, "lda_weight": self.lda_weight, "model_id": self.model_id,
+                "probability_weight": self.probability_weight}
+        arrays: dict[str, np.ndarray] = {
+            "mean": self.mean.astype(np.float32), "projection": self.projection.astype(np.float32),
+            "training_hashes": self.training_hashes.astype(np.uint64),
+            "meta": np.array(json.dumps(meta, sort_keys=True))}
+        if self.classifier_coef is not None and self.classifier_intercept is not None:
+            arrays["classifier_coef"] = self.classifier_coef.astype(np.float32)
+            arrays["classifier_intercept"] = self.classifier_intercept.astype(np.float32)
+        np.savez_compressed(Path(path), **arrays)  # type: ignore[arg-type]  # numpy types **kwds as allow_pickle
 
     @classmethod
     def load(cls, path: str | Path) -> TextAdapter:
         """Read an adapter written by `save` (no pickles are loaded)."""
         with np.load(Path(path), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
+            has_classifier = "classifier_coef" in data.files
             return cls(mean=data["mean"].astype(np.float64), projection=data["projection"].astype(np.float64),
                        lda_weight=float(meta["lda_weight"]), model_id=str(meta["model_id"]),
-                       training_hashes=data["training_hashes"], meta=meta)
+                       training_hashes=data["training_hashes"], meta=meta,
+                       classifier_coef=data["classifier_coef"].astype(np.float64) if has_classifier else None,
+                       classifier_intercept=(data["classifier_intercept"].astype(np.float64)
+                                             if has_classifier else None),
+                       probability_weight=float(meta.get("probability_weight", 0.0)) if has_classifier else 0.0)
 
 
 # --- what the service compares -------------------------------------------------------------

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
+from matcher.analysis.evaluation import holdout_split
 from matcher.analysis.text_scorer import AdapterUnavailableWarning, TextScorer, fit_adapter, text_similarity_matrix
-from matcher.analysis.train_adapter import TrainingSet, cross_validate, pooled
+from matcher.analysis.train_adapter import PROBABILITY_WEIGHTS, TrainingSet, cross_validate, extend, pooled, search
 from matcher.text.adapter import DEFAULT_ADAPTER_PATH, TextAdapter
-from matcher.text.embedding import normalise_rows
+from matcher.text.embedding import Embedder, normalise_rows
 
 
 def two_topic_vectors(n_per_class: int = 40, seed: int = 0) -> tuple[np.ndarray, list[str]]:
@@ -93,10 +94,80 @@ def test_scorer_without_adapter_on_purpose_is_silent_and_clonable():
         scorer.transform(vectors[:, :8])
 
 
+def toy_set(vectors: np.ndarray, labels: list[str], view: str = "text") -> TrainingSet:
+    texts = [f"row {i}" for i in range(len(labels))]
+    first, second = holdout_split(texts, labels)
+    return TrainingSet("toy", view, texts, np.array(labels), vectors, "sha", [(first, second), (second, first)])
+
+
 def test_cross_validation_of_the_training_script_prefers_the_adapter_on_separable_data():
     vectors, labels = two_topic_vectors(60)
-    texts = [f"row {i}" for i in range(len(labels))]
-    sets = [TrainingSet("toy", texts, np.array(labels), vectors, "sha")]
+    sets = [toy_set(vectors, labels)]
     embeddings, qualified = pooled(sets, [np.arange(len(labels))])
     assert qualified[0] == "toy:a" and embeddings.shape == vectors.shape
-    assert cross_validate(sets, 0.5, 2.0, 5)["toy"] > cross_validate(sets, 0.5, 0.0, 5)["toy"]
+    assert cross_validate(sets, 0.5, 2.0, 5)["toy[text]"] > cross_validate(sets, 0.5, 0.0, 5)["toy[text]"]
+
+
+def test_topic_probabilities_are_appended_saved_and_loaded(tmp_path):
+    vectors, labels = two_topic_vectors(60)
+    adapter = fit_adapter(vectors, labels, 0.5, 0.0, "toy", probability_weight=1.0, regularisation=10.0)
+    assert adapter.topics == 2 and adapter.output_dimension == 8 + 1 + 2
+    adapted = adapter.apply(vectors)
+    np.testing.assert_allclose(np.linalg.norm(adapted, axis=1), 1.0, rtol=1e-5)
+    without = fit_adapter(vectors, labels, 0.5, 0.0, "toy")
+    assert within_minus_between(adapted, labels) > within_minus_between(without.apply(vectors), labels) + 0.1
+    adapter.save(tmp_path / "adapter.npz")
+    loaded = TextAdapter.load(tmp_path / "adapter.npz")
+    assert (loaded.topics, loaded.probability_weight) == (2, 1.0)
+    np.testing.assert_allclose(loaded.apply(vectors), adapted, atol=1e-5)
+    without.save(tmp_path / "plain.npz")
+    assert TextAdapter.load(tmp_path / "plain.npz").topics == 0
+
+
+def test_search_of_the_training_script_uses_both_views_of_a_file_and_chooses_by_precision():
+    vectors, labels = two_topic_vectors(60)
+    noisy = normalise_rows(vectors + np.random.default_rng(5).normal(0, 0.3, vectors.shape))
+    sets = [toy_set(vectors, labels, "title+text"), toy_set(noisy, labels, "text")]
+    best, table = search(sets, 5)
+    assert {row["score"] for row in table} and max(row["score"] for row in table) == next(
+        row["score"] for row in table if all(row[name] == value for name, value in best.items()))
+    assert set(table[0]["cv_precision"]) == {"toy[title+text]", "toy[text]"}
+    assert best["lda_weight"] > 0 or best["probability_weight"] > 0
+
+
+class TopicWordModel:
+    """A stand-in sentence-transformers model: axis 0 says whether the text mentions sleep, the rest is noise."""
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return 6
+
+    def encode(self, texts, **_: object) -> np.ndarray:
+        rows = []
+        for text in texts:
+            noise = np.random.default_rng(int.from_bytes(text.encode()[-4:], "big")).normal(0, 1, 6)
+            noise[0] = (1.5 if "sleep" in text else -1.5) + noise[0] * 0.2
+            rows.append(noise)
+        return normalise_rows(np.array(rows))
+
+
+def test_extend_keeps_the_base_lda_and_adds_a_classifier_chosen_on_train_rows(tmp_path):
+    rows = ["title,text,label"] + [f"t{i},{'cannot sleep' if i % 2 else 'so angry'} story {i},"
+                                   f"{'sleep' if i % 2 else 'anger'}" for i in range(80)]
+    (tmp_path / "counsel_chat_questions.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    embedder = Embedder(model=TopicWordModel(), model_name="toy")  # type: ignore[arg-type]
+    vectors, labels = two_topic_vectors(30)
+    base = fit_adapter(normalise_rows(np.hstack([vectors[:, :6]])), labels, 0.5, 0.5, "toy", ["a base text"])
+    extended = extend(base, tmp_path, 5, embedder, ("counsel_chat_questions.csv",))
+    np.testing.assert_array_equal(extended.projection, base.projection)
+    np.testing.assert_array_equal(extended.mean, base.mean)
+    titled = [f"t{i} {'cannot sleep' if i % 2 else 'so angry'} story {i}" for i in range(80)]
+    train, held = holdout_split(titled, ["sleep" if i % 2 else "anger" for i in range(80)])
+    untitled = [t.split(" ", 1)[1] for t in titled]
+    assert extended.trained_on(["a base text"] + [titled[i] for i in train] + [untitled[i] for i in train]).all()
+    assert not extended.trained_on([titled[i] for i in held] + [untitled[i] for i in held]).any()
+    rows_scored = extended.meta["extended"]["search"]["table"]
+    assert {row["probability_weight"] for row in rows_scored} == set(PROBABILITY_WEIGHTS)
+    assert extended.topics in (0, 2)
+    with pytest.raises(ValueError, match="fitted on toy"):
+        extend(base, tmp_path, 5, Embedder(model=TopicWordModel(), model_name="other"),  # type: ignore[arg-type]
+               ("counsel_chat_questions.csv",))
