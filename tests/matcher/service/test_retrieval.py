@@ -22,6 +22,7 @@ from matcher.store.engine import create_schema, make_engine
 from matcher.store.members import embedding_of, profile_of, touch
 from matcher.store.models import Exclusion, MemberRow, SuggestionEvent
 from matcher.store.vector_search import ScanPlan, draw_filter_sample, vector_candidates, vector_filter_counts
+from matcher.store.vectors import HNSW_INDEX, rebuild_vector_store
 from tests.api.helpers import store_fixture_members
 
 SQL_FILTERS = FILTERS[:-1]   # availability runs in SQL too, but only to the 64-minute words of its summary
@@ -280,3 +281,19 @@ def test_an_old_pgvector_is_refused_when_asked_for_and_passed_over_with_a_warnin
     assert "this database has pgvector 0.8.2" in caplog.text and caplog.records[-1].levelname == "WARNING"
     assert choose_retrieval("postgresql", DIMENSION, DIMENSION, None, "0.8.3") == "pgvector"
     assert choose_retrieval("postgresql", DIMENSION, DIMENSION, None, "0.10.0") == "pgvector"
+
+
+@pytest.mark.postgres
+def test_a_copy_refill_of_the_store_writes_what_the_flush_hook_wrote(fixture_engine):
+    """`rebuild_vector_store` (COPY, vectors in binary) leaves every filter column and vector as the
+    per-flush upserts left them, and the HNSW index built again. Runs last: it rewrites the store."""
+    snapshot = text("SELECT f.*, vector_send(v.embedding) AS vector FROM member_filters f "
+                    "JOIN member_vectors v USING (member_id) ORDER BY member_id")
+    with Session(fixture_engine) as session:
+        before = [tuple(row) for row in session.execute(snapshot)]
+        assert rebuild_vector_store(session) == len(before) > 300
+        session.commit()
+        after = [tuple(row) for row in session.execute(snapshot)]
+        indexed = session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": HNSW_INDEX})
+    assert after == before
+    assert indexed
