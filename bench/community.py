@@ -96,7 +96,7 @@ def store_members(engine: Engine, fields: list[dict], narratives: list[str], emb
                                    embeddings[start:start + chunk])])
         if postgres:   # explicit ids leave the sequence behind; bulk inserts bypass the store's flush hook
             session.execute(text("SELECT setval('members_id_seq', (SELECT max(id) FROM members))"))
-            rebuild_vector_store(session, build_memory="4GB")
+            rebuild_vector_store(session)   # maintenance_work_mem sized to the graph
         session.commit()
     if postgres:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

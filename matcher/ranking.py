@@ -6,10 +6,12 @@ import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 import numpy as np
 
 from matcher.availability import (
+    SUMMARY_WORDS,
     Interval,
     bitmap_overlap_at,
     overlap_intervals,
@@ -27,6 +29,57 @@ from matcher.score_bounds import exposure_penalties, tags_bound
 Exposure = Mapping[int, int] | Callable[[list[int]], Mapping[int, int]]   # see `rank`
 BOUND_SLACK = 1e-6   # above float rounding between the bound and the exact score (rounded to 6 places)
 FILTERS = ("self", "inactive", "role", "language", "blocked", "declined", "capacity", "availability")
+
+
+class Tagged(Protocol):
+    """What topic and preference fit read of a member: a `Member`, or a `ListedPeer`."""
+
+    @property
+    def languages(self) -> tuple[str, ...]: ...
+    @property
+    def topics(self) -> tuple[str, ...]: ...
+    @property
+    def preferred_languages(self) -> tuple[str, ...]: ...
+    @property
+    def preferred_topics(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class ListedPeer:
+    """A peer a vector search listed, with what bounds its score before its profile and vector are loaded.
+
+    `summary` is the peer's `availability.any_week_summary` (signed 64-bit words): a superset of
+    its 64-minute words in any week, so 64 minutes per word shared with the query bound the overlap.
+    """
+
+    member_id: int
+    similarity: float
+    free_capacity: int
+    summary: tuple[int, ...] = (0,) * SUMMARY_WORDS
+    languages: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    preferred_languages: tuple[str, ...] = ()
+    preferred_topics: tuple[str, ...] = ()
+
+
+def listed_score_bounds(query: Member, query_summary: np.ndarray, peers: list[ListedPeer],
+                        config: MatchConfig) -> np.ndarray:
+    """At least the score `rank` gives each listed peer's pair with `query` (one entry per peer).
+
+    Similarity is the listed one; availability fit is bounded by 64 minutes per 64-minute word both
+    summaries share (`query_summary`: the query's `word_summary` of the week ranked); topics and
+    preferences are exact; the exposure penalty, never negative, is left out.
+    """
+    if not peers:
+        return np.zeros(0)
+    similarity = np.fromiter((peer.similarity for peer in peers), dtype=np.float64, count=len(peers))
+    words = np.array([peer.summary for peer in peers], dtype=np.int64).reshape(len(peers), -1).view(np.uint64)
+    shared = np.bitwise_count(words & np.asarray(query_summary).astype(np.uint64)).sum(axis=1)
+    fit = np.minimum(64.0 * shared / config.target_overlap_minutes, 1.0)
+    tags = np.fromiter((config.w_topics * topic_overlap(query, peer)
+                        + config.w_preferences * reciprocal_fit(query, peer)[2] for peer in peers),
+                       dtype=np.float64, count=len(peers))
+    return config.w_similarity * similarity + config.w_availability * fit + tags
 
 
 @dataclass
@@ -47,7 +100,7 @@ class Ranking:
     extra: dict = field(default_factory=dict)
 
 
-def preference_fit(who: Member, other: Member) -> float:
+def preference_fit(who: Tagged, other: Tagged) -> float:
     """How well `other` meets `who`'s own preferences (1.0 when `who` stated none)."""
     parts = []
     if who.preferred_languages:
@@ -57,14 +110,14 @@ def preference_fit(who: Member, other: Member) -> float:
     return sum(parts) / len(parts) if parts else 1.0
 
 
-def reciprocal_fit(a: Member, b: Member) -> tuple[float, float, float]:
+def reciprocal_fit(a: Tagged, b: Tagged) -> tuple[float, float, float]:
     """Both directions of preference fit and their harmonic mean (a pair is as good as its weaker side)."""
     ab, ba = preference_fit(a, b), preference_fit(b, a)
     both = 0.0 if ab + ba == 0 else 2 * ab * ba / (ab + ba)
     return ab, ba, both
 
 
-def topic_overlap(a: Member, b: Member) -> float:
+def topic_overlap(a: Tagged, b: Tagged) -> float:
     union = set(a.topics) | set(b.topics)
     return len(set(a.topics) & set(b.topics)) / len(union) if union else 0.0
 

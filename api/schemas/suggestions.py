@@ -65,8 +65,9 @@ class SearchSchema(Schema):
     recall_at_10 = fields.Float(metadata={"description": "ann: calibrated recall@10 against exact search"})
     certain = fields.Boolean(metadata={"description": "pgvector: whether the top k is certain"})
     scored = fields.Integer(metadata={"description": "pgvector: members scored"})
-    scan = fields.String(metadata={"enum": ["hnsw", "exact"],
-                                   "description": "pgvector: HNSW iterative scan, or an exact scan of few eligible"})
+    scan = fields.String(metadata={"enum": ["hnsw", "exact", "hnsw+exact"],
+                                   "description": "pgvector: HNSW iterative scan, an exact scan of few eligible, "
+                                                  "or HNSW first and then an exact scan (HNSW listed too few)"})
     counts = fields.String(metadata={"enum": ["exact", "estimated"],
                                      "description": "pgvector: whether `filtered_out` was counted or estimated"})
 

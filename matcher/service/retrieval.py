@@ -18,7 +18,7 @@ from matcher.availability import to_bitmap, word_summary
 from matcher.config import MatchConfig
 from matcher.index import MemberIndex, UnknownMemberError
 from matcher.profiles import Member
-from matcher.ranking import Exposure, Ranking, query_intervals, rank
+from matcher.ranking import Exposure, ListedPeer, Ranking, listed_score_bounds, query_intervals, rank
 from matcher.service.errors import SetupError
 from matcher.service.index_state import IndexState
 from matcher.store import Session
@@ -44,7 +44,9 @@ from matcher.store.vector_search import (
 log = logging.getLogger(__name__)
 
 RETRIEVALS = ("in-process", "pgvector")
-MAX_SCORED = 1000      # peers the pgvector retrieval loads at most per suggestion (and hnsw.ef_search's limit)
+MAX_SCORED = 1000      # peers the pgvector retrieval loads and scores at most per suggestion
+MAX_LISTED = 1000      # peers it lists at most (4,096 made 100k 3.6x slower: listing, not scoring, dominated)
+LISTED_SLACK = 1e-5    # above the float32 difference between pgvector's and the index's similarity
 # An exact scan reads every stored vector (cost ~ members); HNSW visits ~ list / selectivity rows (cost ~
 # list * members / passing). Measured at 100k (README): they cost the same near 25 passing members per row
 # listed, whatever the size, so below that PostgreSQL scans exactly.
@@ -130,9 +132,10 @@ class PgvectorRetriever:
 
     PostgreSQL lists candidates nearest first: through HNSW with an iterative scan sized from the
     filters' selectivity, or an exact scan when few members pass them (`scan_plan`,
-    `matcher.store.vector_search`); they are scored in growing batches by `matcher.ranking.rank`.
-    When the list is used up before the ranking is certain, a four times longer one is asked for,
-    up to `MAX_SCORED` peers (past that the ranking is marked ``certain=False``). `filtered_out`
+    `matcher.store.vector_search`), each with a bound of its whole score; only the peers whose bound
+    can reach the top k are loaded and scored by `matcher.ranking.rank`. When the list is used up
+    before the ranking is certain, a four times longer one is asked for, up to `MAX_LISTED` listed
+    and `MAX_SCORED` scored (past that the ranking is marked ``certain=False``). `filtered_out`
     is estimated from a sample of the store cached per index version (exact with `counts`, one
     pass over every member); `availability` adds the exact minute check over the peers scored.
     """
@@ -165,11 +168,12 @@ class PgvectorRetriever:
             scans.append("exact" if plan.exact else "hnsw")
             nearest = vector_candidates(session, query, embedding, blocked, declined, summary, limit, plan)
             listed_all = plan.exact and len(nearest) < limit
-            ranking, certain = self._score_nearest(session, query, embedding, index, nearest, listed_all, k, exposure)
-            if certain or len(index) > MAX_SCORED or limit >= MAX_SCORED:
+            ranking, certain = self._score_nearest(session, query, embedding, summary, index, nearest, listed_all,
+                                                   k, exposure)
+            if certain or len(index) > MAX_SCORED or limit >= MAX_LISTED:
                 break
             listed_short = len(nearest) < limit   # HNSW hit max_scan_tuples, or listed all: scan exactly now
-            limit = min(4 * limit, MAX_SCORED)
+            limit = min(4 * limit, MAX_LISTED)
             plan = ScanPlan(exact=True) if plan.exact or listed_short else self.scan_plan(passed, stored, limit)
         ranking.filtered_out = {**removed, "availability": removed["availability"]
                                 + ranking.filtered_out["availability"]}
@@ -200,46 +204,49 @@ class PgvectorRetriever:
         return ScanPlan(exact=False, ef_search=min(max(limit, 40), 1000),
                         max_scan_tuples=int(min(max(4 * limit / share, 20_000), MAX_SCAN_TUPLES)))
 
-    def _score_nearest(self, session: Session, query: Member, embedding: np.ndarray, index: MemberIndex,
-                       nearest: list[tuple[int, float, int]], listed_all: bool, k: int,
+    def _score_nearest(self, session: Session, query: Member, embedding: np.ndarray, summary: np.ndarray,
+                       index: MemberIndex, nearest: list[ListedPeer], listed_all: bool, k: int,
                        exposure: Exposure) -> tuple[Ranking, bool]:
-        """Score the listed peers into `index` in growing batches, nearest first, until the top k is certain.
+        """Score the listed peers whose score bound can still reach the top k, best bound first.
 
-        A peer not scored yet is no nearer than the next one waiting (or, past the list, than its
-        last one), so its score is at most `score_ceiling` of that similarity; the ranking is
-        certain once the k-th score reaches it, or when every peer passing the filters is scored.
+        `ranking.listed_score_bounds` bounds each listed peer's whole score from what the list holds
+        (similarity, availability summary, tags); a peer not listed is no nearer than the last one
+        listed, so its score is at most `score_ceiling` of that similarity. Peers are loaded and
+        scored in growing batches, highest bound first, only while their bound beats the k-th score;
+        the ranking is certain once the k-th score reaches every bound left.
         """
-        waiting = [peer for peer in nearest if peer[0] not in index]
-        batch = max(4 * k, 32)
+        waiting = [peer for peer in nearest if peer.member_id not in index]
+        bounds = listed_score_bounds(query, summary, waiting, self.config) + LISTED_SLACK
+        order = np.argsort(-bounds, kind="stable")
+        waiting, bounds = [waiting[i] for i in order], bounds[order]
+        unlisted = (-np.inf if listed_all else self.score_ceiling(nearest[-1].similarity) if nearest else np.inf)
+        at, batch = 0, max(2 * k, 16)
         while True:
             ranking = rank(query, embedding, index, self.config, k, exposure=exposure)
-            if not waiting and listed_all:
+            kth = ranking.suggestions[-1].score if len(ranking.suggestions) == k else -np.inf
+            listed = bounds[at] if at < len(waiting) else -np.inf
+            if max(listed, unlisted) == -np.inf or kth >= max(listed, unlisted) + 2e-6:
                 return ranking, True
-            next_similarity = waiting[0][1] if waiting else nearest[-1][1] if nearest else None
-            if self._certain(ranking, k, next_similarity) or not waiting or len(index) > MAX_SCORED:
-                return ranking, self._certain(ranking, k, next_similarity)
-            self._add_peers(session, index, waiting[:batch], self.model_id)
-            waiting, batch = waiting[batch:], 2 * batch
+            if kth >= listed + 2e-6 or len(index) > MAX_SCORED:   # only a longer list can tell
+                return ranking, False
+            reaching = at + int(np.count_nonzero(bounds[at:] > kth))   # bounds are sorted: these come first
+            end = min(max(reaching, at + 1), at + batch)
+            self._add_peers(session, index, waiting[at:end], self.model_id)
+            at, batch = end, 2 * batch
 
     def score_ceiling(self, similarity: float) -> float:
         """The highest score a peer this similar could reach (every other component at its best)."""
         c = self.config
         return c.w_similarity * similarity + c.w_availability + c.w_topics + c.w_preferences
 
-    def _certain(self, ranking: Ranking, k: int, similarity: float | None) -> bool:
-        """True when no peer at most `similarity` similar can enter the top k (with room for rounding)."""
-        return (similarity is not None and len(ranking.suggestions) == k
-                and ranking.suggestions[-1].score >= self.score_ceiling(similarity) + 2e-6)
-
     @staticmethod
-    def _add_peers(session: Session, index: MemberIndex, peers: list[tuple[int, float, int]],
-                   model_id: str | None) -> None:
+    def _add_peers(session: Session, index: MemberIndex, peers: list[ListedPeer], model_id: str | None) -> None:
         """Load `peers` (id, similarity, free capacity) into `index`, with capacity as the store saw it
         (only members with a vector of `model_id`, when given)."""
-        free = {peer_id: free for peer_id, _, free in peers}
+        free = {peer.member_id: peer.free_capacity for peer in peers}
         order = {peer_id: i for i, peer_id in enumerate(free)}
         found = sorted(peers_with_vectors(session, list(free), model_id),
-                       key=lambda pair: order[pair[0].id])  # nearest first
+                       key=lambda pair: order[pair[0].id])  # in the order given
         if found:   # members erased since they were listed are not found
             index.upsert_many([to_profile(row, row.capacity - free[row.id]) for row, _ in found],
                               np.stack([vector for _, vector in found]))

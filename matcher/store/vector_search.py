@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from matcher.availability import SUMMARY_WORDS, signed_words
 from matcher.profiles import ROLES, Member, roles_compatible
+from matcher.ranking import ListedPeer
 from matcher.store.models import MemberRow
 from matcher.store.vectors import Vector, member_filters, member_vectors
 
@@ -90,28 +91,35 @@ class ScanPlan:
 
 
 def vector_candidates(session: Session, query: Member, embedding: np.ndarray, blocked: set[int],
-                      declined: set[int], summary: np.ndarray, limit: int,
-                      plan: ScanPlan) -> list[tuple[int, float, int]]:
-    """(member id, cosine similarity, free capacity) of at most `limit` members passing every SQL
-    filter, nearest first.
+                      declined: set[int], summary: np.ndarray, limit: int, plan: ScanPlan) -> list[ListedPeer]:
+    """At most `limit` members passing every SQL filter, nearest first, each with its cosine similarity,
+    free capacity, weekly summary and tags (what `ranking.listed_score_bounds` reads).
 
     Through HNSW (iterative, relaxed order: re-sorted here) the list is approximate and may be
     shorter than `limit` when `plan.max_scan_tuples` rows were visited first; exactly, it is the
-    true nearest `limit`.
+    true nearest `limit`. Tags are read only for the listed rows (a join outside the limited scan).
     """
-    distance = member_vectors.c.embedding.op("<=>", return_type=Float)(
+    v, f = member_vectors.c, member_filters.c
+    distance = v.embedding.op("<=>", return_type=Float)(
         bindparam("query_vector", embedding, type_=Vector(embedding.size)))
-    stmt = (select(member_vectors.c.member_id, distance, member_filters.c.free_capacity)
-            .join(member_filters, member_filters.c.member_id == member_vectors.c.member_id)
-            .where(not_(or_(*(removes for _, removes in sql_filters(query, blocked, declined, summary)))))
-            .order_by(distance + 0.0 if plan.exact else distance).limit(limit))
+    nearest = (select(v.member_id, distance.label("distance"), f.free_capacity,
+                      *(f[f"a{i}"] for i in range(SUMMARY_WORDS)))
+               .join(member_filters, f.member_id == v.member_id)
+               .where(not_(or_(*(removes for _, removes in sql_filters(query, blocked, declined, summary)))))
+               .order_by(distance + 0.0 if plan.exact else distance).limit(limit).subquery())
+    members = MemberRow.__table__
+    stmt = (select(nearest, members.c.languages, members.c.topics, members.c.preferred_languages,
+                   members.c.preferred_topics).join(members, members.c.id == nearest.c.member_id))
     if not plan.exact:
         session.execute(text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
                              "set_config('hnsw.ef_search', :ef, true), "
                              "set_config('hnsw.max_scan_tuples', :tuples, true)"),
                         {"ef": str(plan.ef_search), "tuples": str(plan.max_scan_tuples)})
-    found = [(member_id, 1.0 - float(d), free) for member_id, d, free in session.execute(stmt)]
-    return sorted(found, key=lambda peer: -peer[1])
+    found = [ListedPeer(row.member_id, 1.0 - float(row.distance), row.free_capacity,
+                        tuple(row[3 + i] for i in range(SUMMARY_WORDS)), tuple(row.languages), tuple(row.topics),
+                        tuple(row.preferred_languages or ()), tuple(row.preferred_topics or ()))
+             for row in session.execute(stmt)]
+    return sorted(found, key=lambda peer: -peer.similarity)
 
 
 @dataclass

@@ -140,12 +140,14 @@ def _sync_vector_store(session: Session, _flush_context) -> None:
         write_vectors(session, rows, dimension, changed)
 
 
-def rebuild_vector_store(session: Session, batch_size: int = 2000, build_memory: str | None = None) -> int:
+def rebuild_vector_store(session: Session, batch_size: int = 5000, build_memory: str | None = None) -> int:
     """Refill the pgvector store from the members table; returns how many vectors it holds.
 
-    The HNSW index, when there is one, is dropped first and built again over the full table (one
-    bulk build is far faster than a million single inserts). `build_memory` (e.g. ``"4GB"``) raises
-    ``maintenance_work_mem`` for that build; the graph of a million members needs about 2 GB.
+    The HNSW index, when there is one, is dropped first, the rows are written with ``COPY``
+    (vectors in pgvector's binary form) and the index is built again over the full table: one bulk
+    build is far faster than a million single inserts. The build gets ``maintenance_work_mem``
+    `build_memory` (e.g. ``"4GB"``; by default 4 kB per vector, so that the graph fits in memory)
+    and one parallel worker (two processes: the machines this runs on have few cores to share).
     """
     dimension = vector_store_dimension(session.connection(), cached=False)
     indexed = session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": HNSW_INDEX})
@@ -156,15 +158,49 @@ def rebuild_vector_store(session: Session, batch_size: int = 2000, build_memory:
     stmt = (select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))
             .order_by(MemberRow.id).execution_options(yield_per=batch_size))
     for rows in session.scalars(stmt).partitions():
-        write_vectors(session, list(rows), dimension, {row.id for row in rows})
+        copy_vector_store(session, list(rows), dimension)
         for row in rows:   # written: a million members never sit in the session at once
             if row not in session.dirty:
                 session.expunge(row)
+    count = session.scalar(select(func.count()).select_from(member_vectors)) or 0
     if indexed:
-        if build_memory:
-            session.execute(text("SELECT set_config('maintenance_work_mem', :m, true)"), {"m": build_memory})
+        memory = build_memory or f"{max(64, 4 * count // 1024)}MB"
+        session.execute(text("SELECT set_config('maintenance_work_mem', :m, true), "
+                             "set_config('max_parallel_maintenance_workers', '1', true)"), {"m": memory})
         session.execute(text(f"CREATE INDEX {HNSW_INDEX} ON member_vectors USING hnsw (embedding vector_cosine_ops)"))
-    return session.scalar(select(func.count()).select_from(member_vectors)) or 0
+    return count
+
+
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)   # binary COPY signature, flags, header extension length
+
+
+def copy_vector_store(session: Session, rows: list[MemberRow], dimension: int) -> None:
+    """Append `rows` (members not in the store yet) to both store tables with ``COPY``.
+
+    Vectors go in binary (``vector_recv``'s form: int16 dimension, int16 0, big-endian float4), the
+    filter columns as text rows; members without a vector of `dimension` are left out.
+    """
+    counts = active_pairing_counts(session, [row.id for row in rows])
+    live = [row for row in rows if row.deleted_at is None and row.embedding is not None]
+    pairs = [(row, vector) for row, vector in zip(live, service_vectors_of(live)) if vector.size == dimension]
+    if not pairs:
+        return
+    ids = np.array([row.id for row, _ in pairs], dtype=">i4")
+    tuples = np.zeros(len(pairs), dtype=[("fields", ">i2"), ("id_size", ">i4"), ("id", ">i4"), ("size", ">i4"),
+                                         ("dim", ">i2"), ("unused", ">i2"), ("vector", ">f4", (dimension,))])
+    tuples["fields"], tuples["id_size"], tuples["id"] = 2, 4, ids
+    tuples["size"], tuples["dim"] = 4 + 4 * dimension, dimension
+    tuples["vector"] = np.stack([vector for _, vector in pairs])
+    driver = session.connection().connection.driver_connection
+    assert driver is not None, "a live connection has a psycopg connection"
+    cursor = driver.cursor()
+    with cursor.copy(f"COPY {VECTOR_TABLE} (member_id, embedding) FROM STDIN WITH (FORMAT binary)") as copy:
+        copy.write(_COPY_HEADER + tuples.tobytes() + b"\xff\xff")
+    columns = ["member_id", *(c.name for c in member_filters.c if c.name != "member_id")]
+    with cursor.copy(f"COPY {FILTER_TABLE} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row, _ in pairs:
+            values = {"member_id": row.id, **filter_values(to_profile(row, counts.get(row.id, 0)))}
+            copy.write_row([values[name] for name in columns])
 
 
 def forget_vector_dimension(engine: Engine) -> None:

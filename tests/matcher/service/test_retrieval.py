@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 import matcher.service.retrieval as retrieval
 from matcher.availability import coming_week_start, to_bitmap, utc_intervals, word_summary
 from matcher.config import MatchConfig
-from matcher.ranking import FILTERS, Ranking, filter_masks, query_intervals
+from matcher.ranking import FILTERS, Ranking, filter_masks, listed_score_bounds, query_intervals, rank
 from matcher.service.database import Database
 from matcher.service.errors import SetupError
 from matcher.service.index_state import IndexState
@@ -22,6 +22,7 @@ from matcher.store.engine import create_schema, make_engine
 from matcher.store.members import embedding_of, profile_of, touch
 from matcher.store.models import Exclusion, MemberRow, SuggestionEvent
 from matcher.store.vector_search import ScanPlan, draw_filter_sample, vector_candidates, vector_filter_counts
+from matcher.store.vectors import HNSW_INDEX, rebuild_vector_store
 from tests.api.helpers import store_fixture_members
 
 SQL_FILTERS = FILTERS[:-1]   # availability runs in SQL too, but only to the 64-minute words of its summary
@@ -147,6 +148,51 @@ def test_a_ranking_led_by_availability_makes_pgvector_fetch_until_it_is_certain(
 
 
 @pytest.mark.postgres
+def test_every_listed_peer_s_score_bound_is_at_least_its_exact_score(fixture_engine):
+    """`listed_score_bounds` from the list alone never falls below the score `rank` gives the pair,
+    and is tight for most peers (availability is the only part bounded, the rest is exact)."""
+    config = MatchConfig()
+    state = IndexState(DIMENSION, config)
+    gaps = []
+    with Session(fixture_engine) as session:
+        index = state.refresh(session)
+        for member_id in index.ids[: index.size : 11].tolist():
+            query, embedding = index.get(member_id), index.embedding(member_id)
+            blocked, declined = exclusions_of(session, member_id)
+            ranking = rank(query, embedding, index, config, 400, blocked, declined)
+            exact = {s.member_id: s.score for s in ranking.suggestions}
+            summary = word_summary(to_bitmap(query_intervals(query, index)))
+            listed = vector_candidates(session, query, embedding, blocked, declined, summary, 10_000,
+                                       ScanPlan(exact=True))
+            session.rollback()
+            bounds = listed_score_bounds(query, summary, listed, config)
+            scored = [(bound, exact[peer.member_id]) for peer, bound in zip(listed, bounds) if peer.member_id in exact]
+            assert len(scored) == len(exact)
+            assert all(bound >= score - 1e-5 for bound, score in scored), member_id
+            gaps += [bound - score for bound, score in scored]
+    assert sorted(gaps)[len(gaps) // 2] < 0.05   # the median pair's bound is close to its score
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("scan", sorted(SCANS))
+def test_pgvector_scores_only_the_peers_whose_bound_can_reach_the_top_k(fixture_engine, scan):
+    """Whole-score bounds keep the peers loaded and scored to a few times k, fewer than it lists (128 at
+    first) or than pass every filter; the ranking stays the exact one."""
+    config = MatchConfig()
+    chosen = retrievers(config, scan)
+    scored, candidates = [], []
+    for member_id in range(1, 365, 9):
+        rankings = both_rankings(fixture_engine, config, chosen, member_id, 5)
+        assert_same_ranking(rankings["in-process"], rankings["pgvector"])
+        scored.append(rankings["pgvector"].extra["scored"])
+        candidates.append(rankings["in-process"].candidates)
+    # a first batch of 2k..16 peers by bound is almost always enough; nearest-first scoring needed more than
+    # every eligible peer here (the SQL filters' superset, 32 at a time)
+    assert sum(candidates) / len(candidates) > 35
+    assert sum(scored) / len(scored) < 18 and max(scored) <= 32, scored
+
+
+@pytest.mark.postgres
 def test_postgres_without_a_vector_store_falls_back_to_the_in_process_index(postgres_server, caplog):
     url = new_postgres_database(postgres_server, "novector")
     engine = make_engine(url)
@@ -180,7 +226,7 @@ def test_the_iterative_hnsw_scan_lists_every_eligible_member_the_exact_scan_does
             hnsw = vector_candidates(session, query, embedding, blocked, declined, summary, len(exact),
                                      ScanPlan(exact=False, ef_search=40, max_scan_tuples=20_000))
             session.rollback()
-            assert [peer_id for peer_id, _, _ in hnsw] == [peer_id for peer_id, _, _ in exact]
+            assert [peer.member_id for peer in hnsw] == [peer.member_id for peer in exact]
             longest = max(longest, len(exact))
     assert longest > 40
 
@@ -199,7 +245,7 @@ def test_the_sql_filters_pass_every_member_the_exact_filters_pass_and_drop_most_
             _, _, keep = filter_masks(query, index, config, blocked, declined)
             eligible = set(index.ids[: index.size][keep[: index.size]].tolist())
             summary = word_summary(to_bitmap(query_intervals(query, index)))
-            listed = {peer_id for peer_id, _, _ in vector_candidates(session, query, embedding, blocked, declined,
+            listed = {peer.member_id for peer in vector_candidates(session, query, embedding, blocked, declined,
                                                                      summary, 10_000, ScanPlan(exact=True))}
             assert eligible <= listed, member_id
             dropped_by_summary += vector_filter_counts(session, query, blocked, declined, summary)["availability"]
@@ -235,3 +281,19 @@ def test_an_old_pgvector_is_refused_when_asked_for_and_passed_over_with_a_warnin
     assert "this database has pgvector 0.8.2" in caplog.text and caplog.records[-1].levelname == "WARNING"
     assert choose_retrieval("postgresql", DIMENSION, DIMENSION, None, "0.8.3") == "pgvector"
     assert choose_retrieval("postgresql", DIMENSION, DIMENSION, None, "0.10.0") == "pgvector"
+
+
+@pytest.mark.postgres
+def test_a_copy_refill_of_the_store_writes_what_the_flush_hook_wrote(fixture_engine):
+    """`rebuild_vector_store` (COPY, vectors in binary) leaves every filter column and vector as the
+    per-flush upserts left them, and the HNSW index built again. Runs last: it rewrites the store."""
+    snapshot = text("SELECT f.*, vector_send(v.embedding) AS vector FROM member_filters f "
+                    "JOIN member_vectors v USING (member_id) ORDER BY member_id")
+    with Session(fixture_engine) as session:
+        before = [tuple(row) for row in session.execute(snapshot)]
+        assert rebuild_vector_store(session) == len(before) > 300
+        session.commit()
+        after = [tuple(row) for row in session.execute(snapshot)]
+        indexed = session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": HNSW_INDEX})
+    assert after == before
+    assert indexed
