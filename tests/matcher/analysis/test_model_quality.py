@@ -21,7 +21,7 @@ DATA = Path(os.environ.get("PEERMATCH_SHARED_DATA", SHARED_DATA))
 COUNSEL = DATA / "counsel_chat_questions.csv"
 VIEWS = {"title+text": ("title", "text"), "text": ("text",)}
 # precision@5 floors, a little under the measured values (README table)
-MPNET_FLOORS = {"title+text": 0.415, "text": 0.385}
+MPNET_FLOORS = {"title+text": 0.405, "text": 0.40}   # text: the target
 MINILM_FLOORS = {"title+text": 0.37, "text": 0.31}
 
 
