@@ -4,9 +4,6 @@ Rebuild a model's committed artefact (`matcher.text.adapter.adapter_path_for`) f
 
     HF_HUB_OFFLINE=1 python -m matcher.analysis.train_adapter --data-dir ../shared/data --model all-mpnet-base-v2
 
-(all-mpnet-base-v2's committed file came from ``--extend`` of its previous one, see below and the README,
-because encoding all of Reddit with mpnet did not fit in that session.)
-
 What it does, deterministically (no random numbers; the same data, model and torch build give
 the same file):
 
@@ -167,18 +164,26 @@ def search(sets: list[TrainingSet], k: int) -> tuple[dict[str, float], list[dict
                                              {s.key: [] for s in sets})
                 for s in sets:
                     per_view[s.key].append(validation_precision(adapter, s, s.folds()[fold][1], k))
-    table: list[dict] = []
-    for (shrinkage, weight, probability, regularisation), per_set in scores.items():
-        means = {key: float(np.mean(values)) for key, values in per_set.items()}
-        table.append({"shrinkage": shrinkage, "lda_weight": weight, "probability_weight": probability,
-                      "regularisation": regularisation, "cv_precision": means,
-                      "score": float(np.mean(list(means.values())))})
-    for row in sorted(table, key=lambda r: -r["score"])[:10]:
-        print(f"shrinkage {row['shrinkage']:.1f} lda {row['lda_weight']:.2f} prob {row['probability_weight']:.2f} "
-              f"C {row['regularisation']:g}: " + " ".join(f"{key} {v:.4f}" for key, v in row["cv_precision"].items())
+    settings = ("shrinkage", "lda_weight", "probability_weight", "regularisation")
+    best, table = choose([{**dict(zip(settings, key)), "scores": per_view} for key, per_view in scores.items()], 10)
+    return {name: best[name] for name in settings}, table
+
+
+def choose(rows: list[dict], shown: int) -> tuple[dict, list[dict]]:
+    """The best of `rows` (settings with each view's fold scores under "scores") and the table of all.
+
+    A row's score is the mean over views of its mean over folds; the `shown` best are printed.
+    """
+    table = []
+    for row in rows:
+        means = {key: float(np.mean(values)) for key, values in row.pop("scores").items()}
+        table.append({**row, "cv_precision": means, "score": float(np.mean(list(means.values())))})
+    for row in sorted(table, key=lambda r: -r["score"])[:shown]:
+        print((f"shrinkage {row['shrinkage']:.1f} " if "shrinkage" in row else "")
+              + f"lda {row['lda_weight']:.2f} prob {row['probability_weight']:.2f} C {row['regularisation']:g}: "
+              + " ".join(f"{key} {v:.4f}" for key, v in row["cv_precision"].items())
               + f" score {row['score']:.4f}", file=sys.stderr)
-    best = max(table, key=lambda row: row["score"])
-    return {name: best[name] for name in ("shrinkage", "lda_weight", "probability_weight", "regularisation")}, table
+    return max(table, key=lambda row: row["score"]), table
 
 
 def train(data_dir: Path, k: int = 5, embedder: Embedder | None = None) -> TextAdapter:
@@ -226,7 +231,7 @@ def extend(base: TextAdapter, data_dir: Path, k: int = 5, embedder: Embedder | N
         codes = np.unique(np.asarray(labels), return_inverse=True)[1]
         classifiers[fold, regularisation] = topic_classifier(normalise_rows(embeddings - base.mean), codes,
                                                              regularisation)
-    table: list[dict] = []
+    rows: list[dict] = []
     for weight, regularisation, probability in itertools.product(LDA_WEIGHTS, REGULARISATIONS, PROBABILITY_WEIGHTS):
         if probability == 0 and regularisation != REGULARISATIONS[0]:
             continue
@@ -237,14 +242,9 @@ def extend(base: TextAdapter, data_dir: Path, k: int = 5, embedder: Embedder | N
                                     weight, probability)
             for s in sets:
                 per_view[s.key].append(validation_precision(adapter, s, s.folds()[fold][1], k))
-        means = {key: float(np.mean(values)) for key, values in per_view.items()}
-        table.append({"lda_weight": weight, "probability_weight": probability, "regularisation": regularisation,
-                      "cv_precision": means, "score": float(np.mean(list(means.values())))})
-    for row in sorted(table, key=lambda r: -r["score"])[:8]:
-        print(f"lda {row['lda_weight']:.2f} prob {row['probability_weight']:.2f} C {row['regularisation']:g}: "
-              + " ".join(f"{key} {v:.4f}" for key, v in row["cv_precision"].items())
-              + f" score {row['score']:.4f}", file=sys.stderr)
-    best = max(table, key=lambda row: row["score"])
+        rows.append({"lda_weight": weight, "probability_weight": probability, "regularisation": regularisation,
+                     "scores": per_view})
+    best, table = choose(rows, 8)
     embeddings, labels = pooled(sets, [np.arange(len(s.texts)) for s in sets])
     texts = [t for s in sets for t in s.texts]
     hashes = np.union1d(base.training_hashes, np.array([short_hash(t) for t in texts], dtype=np.uint64))
