@@ -1,4 +1,4 @@
-"""The one module that talks to sentence-transformers: load the model, encode text, cache vectors."""
+"""Load the model, encode text (on torch, or on onnxruntime through `onnx_encoder`), cache vectors."""
 from __future__ import annotations
 
 import hashlib

@@ -88,10 +88,10 @@ def test_imports_point_down_the_layers(path):
     assert wrong_imports(source, imports_of(path)) == []
 
 
-def test_only_the_embedding_module_talks_to_sentence_transformers():
+def test_only_the_two_encoder_modules_talk_to_sentence_transformers():
     talkers = {module_name(p) for p in source_modules()
                if any(n.split(".")[0] == "sentence_transformers" for n in imports_of(p))}
-    assert talkers == {"matcher.text.embedding"}
+    assert talkers == {"matcher.text.embedding", "matcher.text.onnx_encoder"}
 
 
 def test_the_checker_sees_wrong_arrows():
