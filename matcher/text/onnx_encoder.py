@@ -91,13 +91,15 @@ def prepared_graph(model: RegisteredModel, st_model: SentenceTransformer, cache_
         return path
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".export-") as work:
-        exported = Path(work) / GRAPH_FILE
+        exported, stamp = Path(work) / GRAPH_FILE, Path(work) / GRAPH_STAMP
         export_graph(st_model, exported)
-        stamp = {"weights_sha256": model.weights_sha256, "graph_sha256": file_sha256(exported), "opset": OPSET}
+        status = exported.stat()     # os.replace keeps it: same file, same size and time
+        stamp.write_text(json.dumps({"weights_sha256": model.weights_sha256, "graph_sha256": file_sha256(exported),
+                                     "opset": OPSET, "size": status.st_size, "mtime_ns": status.st_mtime_ns}),
+                         encoding="utf-8")
+        # graph first, then its stamp: a reader between the two sees a stamp that does not match, and exports
         os.replace(exported, path)
-    status = path.stat()
-    stamp_path.write_text(json.dumps({**stamp, "size": status.st_size, "mtime_ns": status.st_mtime_ns}),
-                          encoding="utf-8")
+        os.replace(stamp, stamp_path)
     return path
 
 
