@@ -6,7 +6,7 @@
 
 The texts are new combinations of fixture sentences (~60-80 words, `bench.community`). The raw
 baseline is the model's own ``encode`` on torch (batch 32, normalised, as `matcher.text.embedding` calls it;
-onboarding encodes with the model's registered encoder, onnxruntime for all-mpnet-base-v2),
+onboarding encodes with the model's registered encoder, torch for both, or ``PEERMATCH_ENCODER``),
 timed before and after the onboarding; the faster of the two counts, so the ratio is conservative.
 Onboarding is `matcher.service.onboarding.add_new_members` in batches of ``--batch`` members, one transaction
 each: embed them (through a fresh `Embedder`, so nothing is cached), stamp one new index version,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from matcher.text.embedding import normalise_rows
 from matcher.text.models import ModelUnavailableError, RegisteredModel, file_sha256, model_cache_dir
 
 if TYPE_CHECKING:
@@ -167,9 +168,7 @@ class OnnxEncoder:
         mask = tokens["attention_mask"].astype(np.int64)
         hidden = self.session.run(None, {"input_ids": tokens["input_ids"].astype(np.int64), "attention_mask": mask})[0]
         weights = mask[..., None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.where(norms == 0, 1, norms)).astype(np.float32)
+        return normalise_rows((hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None))
 
 
 def largest_difference(encoder: OnnxEncoder, st_model: SentenceTransformer) -> float:
