@@ -11,7 +11,6 @@ from typing import Protocol
 import numpy as np
 
 from matcher.availability import (
-    SUMMARY_WORDS,
     Interval,
     bitmap_overlap_at,
     overlap_intervals,
@@ -32,7 +31,7 @@ FILTERS = ("self", "inactive", "role", "language", "blocked", "declined", "capac
 
 
 class Tagged(Protocol):
-    """What topic and preference fit read of a member: a `Member`, or a `ListedPeer`."""
+    """What topic and preference fit read of a member."""
 
     @property
     def languages(self) -> tuple[str, ...]: ...
@@ -42,44 +41,6 @@ class Tagged(Protocol):
     def preferred_languages(self) -> tuple[str, ...]: ...
     @property
     def preferred_topics(self) -> tuple[str, ...]: ...
-
-
-@dataclass(frozen=True)
-class ListedPeer:
-    """A peer a vector search listed, with what bounds its score before its profile and vector are loaded.
-
-    `summary` is the peer's `availability.any_week_summary` (signed 64-bit words): a superset of
-    its 64-minute words in any week, so 64 minutes per word shared with the query bound the overlap.
-    """
-
-    member_id: int
-    similarity: float
-    free_capacity: int
-    summary: tuple[int, ...] = (0,) * SUMMARY_WORDS
-    languages: tuple[str, ...] = ()
-    topics: tuple[str, ...] = ()
-    preferred_languages: tuple[str, ...] = ()
-    preferred_topics: tuple[str, ...] = ()
-
-
-def listed_score_bounds(query: Member, query_summary: np.ndarray, peers: list[ListedPeer],
-                        config: MatchConfig) -> np.ndarray:
-    """At least the score `rank` gives each listed peer's pair with `query` (one entry per peer).
-
-    Similarity is the listed one; availability fit is bounded by 64 minutes per 64-minute word both
-    summaries share (`query_summary`: the query's `word_summary` of the week ranked); topics and
-    preferences are exact; the exposure penalty, never negative, is left out.
-    """
-    if not peers:
-        return np.zeros(0)
-    similarity = np.fromiter((peer.similarity for peer in peers), dtype=np.float64, count=len(peers))
-    words = np.array([peer.summary for peer in peers], dtype=np.int64).reshape(len(peers), -1).view(np.uint64)
-    shared = np.bitwise_count(words & np.asarray(query_summary).astype(np.uint64)).sum(axis=1)
-    fit = np.minimum(64.0 * shared / config.target_overlap_minutes, 1.0)
-    tags = np.fromiter((config.w_topics * topic_overlap(query, peer)
-                        + config.w_preferences * reciprocal_fit(query, peer)[2] for peer in peers),
-                       dtype=np.float64, count=len(peers))
-    return config.w_similarity * similarity + config.w_availability * fit + tags
 
 
 @dataclass

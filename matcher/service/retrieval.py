@@ -18,7 +18,7 @@ from matcher.availability import to_bitmap, word_summary
 from matcher.config import MatchConfig
 from matcher.index import MemberIndex, UnknownMemberError
 from matcher.profiles import Member
-from matcher.ranking import Exposure, ListedPeer, Ranking, listed_score_bounds, query_intervals, rank
+from matcher.ranking import Exposure, Ranking, query_intervals, rank
 from matcher.service.errors import SetupError
 from matcher.service.index_state import IndexState
 from matcher.store import Session
@@ -33,6 +33,7 @@ from matcher.store.vector_search import (
     MIN_PGVECTOR,
     SAMPLE_SECONDS,
     FilterSample,
+    ListedPeer,
     ScanPlan,
     draw_filter_sample,
     peers_with_vectors,
@@ -166,13 +167,13 @@ class PgvectorRetriever:
         plan, scans = self.scan_plan(passed, stored, limit), []
         while True:
             scans.append("exact" if plan.exact else "hnsw")
-            nearest = vector_candidates(session, query, embedding, blocked, declined, summary, limit, plan)
-            listed_all = plan.exact and len(nearest) < limit
-            ranking, certain = self._score_nearest(session, query, embedding, summary, index, nearest, listed_all,
-                                                   k, exposure)
+            listed = vector_candidates(session, query, embedding, blocked, declined, summary, limit, plan,
+                                       self.config)
+            ranking, certain = self._score_listed(session, query, embedding, index, listed,
+                                                  self.unlisted_ceiling(listed, limit, plan), k, exposure)
             if certain or len(index) > MAX_SCORED or limit >= MAX_LISTED:
                 break
-            listed_short = len(nearest) < limit   # HNSW hit max_scan_tuples, or listed all: scan exactly now
+            listed_short = len(listed) < limit   # HNSW hit max_scan_tuples, or listed all: scan exactly now
             limit = min(4 * limit, MAX_LISTED)
             plan = ScanPlan(exact=True) if plan.exact or listed_short else self.scan_plan(passed, stored, limit)
         ranking.filtered_out = {**removed, "availability": removed["availability"]
@@ -204,30 +205,34 @@ class PgvectorRetriever:
         return ScanPlan(exact=False, ef_search=min(max(limit, 40), 1000),
                         max_scan_tuples=int(min(max(4 * limit / share, 20_000), MAX_SCAN_TUPLES)))
 
-    def _score_nearest(self, session: Session, query: Member, embedding: np.ndarray, summary: np.ndarray,
-                       index: MemberIndex, nearest: list[ListedPeer], listed_all: bool, k: int,
-                       exposure: Exposure) -> tuple[Ranking, bool]:
+    def unlisted_ceiling(self, listed: list[ListedPeer], limit: int, plan: ScanPlan) -> float:
+        """The highest score a passing peer the list left out could have (-inf when it left nobody out).
+
+        An exact list holds the best bounds, so no peer left out beats its last one; a nearest-first
+        one holds the nearest, so no peer left out is more similar than its last one.
+        """
+        if plan.exact:
+            return -np.inf if len(listed) < limit else listed[-1].bound + LISTED_SLACK
+        return self.score_ceiling(min(peer.similarity for peer in listed)) if listed else np.inf
+
+    def _score_listed(self, session: Session, query: Member, embedding: np.ndarray, index: MemberIndex,
+                      listed: list[ListedPeer], unlisted: float, k: int, exposure: Exposure) -> tuple[Ranking, bool]:
         """Score the listed peers whose score bound can still reach the top k, best bound first.
 
-        `ranking.listed_score_bounds` bounds each listed peer's whole score from what the list holds
-        (similarity, availability summary, tags); a peer not listed is no nearer than the last one
-        listed, so its score is at most `score_ceiling` of that similarity. Peers are loaded and
-        scored in growing batches, highest bound first, only while their bound beats the k-th score;
-        the ranking is certain once the k-th score reaches every bound left.
+        Peers are loaded and scored in growing batches, highest bound first, only while their bound
+        beats the k-th score; the ranking is certain once the k-th score reaches every bound left and
+        `unlisted`, the ceiling of every peer not listed.
         """
-        waiting = [peer for peer in nearest if peer.member_id not in index]
-        bounds = listed_score_bounds(query, summary, waiting, self.config) + LISTED_SLACK
-        order = np.argsort(-bounds, kind="stable")
-        waiting, bounds = [waiting[i] for i in order], bounds[order]
-        unlisted = (-np.inf if listed_all else self.score_ceiling(nearest[-1].similarity) if nearest else np.inf)
+        waiting = [peer for peer in listed if peer.member_id not in index]   # best bound first
+        bounds = np.fromiter((peer.bound for peer in waiting), dtype=np.float64, count=len(waiting)) + LISTED_SLACK
         at, batch = 0, max(2 * k, 16)
         while True:
             ranking = rank(query, embedding, index, self.config, k, exposure=exposure)
             kth = ranking.suggestions[-1].score if len(ranking.suggestions) == k else -np.inf
-            listed = bounds[at] if at < len(waiting) else -np.inf
-            if max(listed, unlisted) == -np.inf or kth >= max(listed, unlisted) + 2e-6:
+            next_bound = bounds[at] if at < len(waiting) else -np.inf
+            if max(next_bound, unlisted) == -np.inf or kth >= max(next_bound, unlisted) + 2e-6:
                 return ranking, True
-            if kth >= listed + 2e-6 or len(index) > MAX_SCORED:   # only a longer list can tell
+            if kth >= next_bound + 2e-6 or len(index) > MAX_SCORED:   # only a longer list can tell
                 return ranking, False
             reaching = at + int(np.count_nonzero(bounds[at:] > kth))   # bounds are sorted: these come first
             end = min(max(reaching, at + 1), at + batch)

@@ -2,30 +2,49 @@
 
 The hard filters run in SQL, availability included: the asking member's summary of the week
 (3 words, one bit per 64 minutes) against each member's `any_week_summary` columns ``a0..a2``,
-a superset of who overlaps (the exact minutes are counted later by `matcher.ranking`). Then
-either an HNSW scan with pgvector's iterative scan (``hnsw.iterative_scan = relaxed_order``, so
-a filtered-out row does not end the list early), or, when few rows pass, an exact scan
-(``ORDER BY distance + 0``, which the HNSW index cannot serve) over the rows the filter indexes
-find. `FilterSample` estimates how many pass from a cached sample, so neither choosing the
-scan nor the answer's ``filtered_out`` reads every member.
+a superset of who overlaps (the exact minutes are counted later by `matcher.ranking`). Each row
+listed carries `score_bound`, a bound of its whole score computed in SQL (similarity, the shared
+summary words, tag words). Then either an exact scan that lists the passing rows best bound first
+(so the few peers that can make the top k come first, whatever their similarity), or an HNSW scan
+with pgvector's iterative scan (``hnsw.iterative_scan = relaxed_order``, so a filtered-out row does
+not end the list early), nearest first. `FilterSample` estimates how many pass from a cached
+sample, so neither choosing the scan nor the answer's ``filtered_out`` reads every member.
 """
 from __future__ import annotations
 
 import re
 import time
 from dataclasses import dataclass, field
-from typing import cast
+from typing import cast as typed
 
 import numpy as np
-from sqlalchemy import Float, and_, bindparam, false, func, literal_column, not_, or_, select, tablesample, text
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    and_,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    tablesample,
+    text,
+)
+from sqlalchemy.dialects.postgresql import BIT
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from matcher.availability import SUMMARY_WORDS, signed_words
+from matcher.config import MatchConfig
 from matcher.profiles import ROLES, Member, roles_compatible
-from matcher.ranking import ListedPeer
 from matcher.store.models import MemberRow
 from matcher.store.vectors import Vector, member_filters, member_vectors
+from matcher.tag_words import TagWord, tag_word
 
 MIN_PGVECTOR = (0, 8, 3)   # iterative index scans (0.8.0) with the HNSW build and vacuum fixes of 0.8.1-0.8.3
 SAMPLE_ROWS = 4096          # members whose filter columns `FilterSample` keeps
@@ -73,7 +92,7 @@ def vector_filter_counts(session: Session, query: Member, blocked: set[int], dec
                          summary: np.ndarray) -> dict[str, int]:
     """How many stored members each SQL filter removes (first filter wins), and how many pass: exact,
     and one pass over every member (``?explain=counts``; otherwise `FilterSample.estimate`)."""
-    columns, earlier = [], cast(ColumnElement[bool], false())
+    columns, earlier = [], typed(ColumnElement[bool], false())
     for name, removes in sql_filters(query, blocked, declined, summary):
         columns.append(func.count().filter(and_(removes, not_(earlier))).label(name))
         earlier = or_(earlier, removes)
@@ -83,43 +102,128 @@ def vector_filter_counts(session: Session, query: Member, blocked: set[int], dec
 
 @dataclass(frozen=True)
 class ScanPlan:
-    """How PostgreSQL lists candidates: exactly (every passing row's distance), or through HNSW."""
+    """How PostgreSQL lists candidates: exactly (every passing row, best score bound first), or through
+    HNSW (nearest first)."""
 
     exact: bool
     ef_search: int = 40             # HNSW's list per step of the iterative scan (pgvector allows 1..1000)
     max_scan_tuples: int = 20_000   # rows the iterative scan may visit before it stops
 
 
-def vector_candidates(session: Session, query: Member, embedding: np.ndarray, blocked: set[int],
-                      declined: set[int], summary: np.ndarray, limit: int, plan: ScanPlan) -> list[ListedPeer]:
-    """At most `limit` members passing every SQL filter, nearest first, each with its cosine similarity,
-    free capacity, weekly summary and tags (what `ranking.listed_score_bounds` reads).
+@dataclass(frozen=True)
+class ListedPeer:
+    """A peer the store listed: its cosine similarity, free capacity as the store saw it, and `bound`, at
+    least the whole score `ranking.rank` gives its pair with the asking member (`score_bound`)."""
 
-    Through HNSW (iterative, relaxed order: re-sorted here) the list is approximate and may be
-    shorter than `limit` when `plan.max_scan_tuples` rows were visited first; exactly, it is the
-    true nearest `limit`. Tags are read only for the listed rows (a join outside the limited scan).
+    member_id: int
+    similarity: float
+    free_capacity: int
+    bound: float
+
+
+def bits_shared(column, word: int) -> ColumnElement:
+    """How many bits `column` (a bigint of bits) shares with `word`."""
+    return func.bit_count(cast(column.op("&")(literal(word, BigInteger)), BIT(64)))
+
+
+def real(value) -> ColumnElement:
+    """`value` as double precision (integer division in SQL would otherwise become numeric, far slower)."""
+    return cast(value, Float)
+
+
+def ratio(top, bottom) -> ColumnElement:
+    return case((bottom > 0, real(top) / real(bottom)), else_=0.0)
+
+
+def bound_parts(query: Member, summary: np.ndarray, config: MatchConfig) -> dict[str, ColumnElement]:
+    """SQL for at least each part but similarity of the score `ranking.rank` gives the pair of `query` and
+    each row's member, before weighting (each in 0..1; `score_bound` weighs them).
+
+    ``fit``: availability fit, allowing 64 minutes per 64-minute word both weekly summaries share
+    (`summary`: the query's `word_summary` of the week ranked); ``topics``: the topic overlap;
+    ``wanted`` and ``offered``: both directions of preference fit. Tags come from the tag words
+    (`matcher.tag_words`: exact when no tags collide, above otherwise), preferred languages exactly.
+    Every part only grows with what it bounds.
+    """
+    f = member_filters.c
+    words = [(i, word) for i, word in enumerate(signed_words(summary)) if word]
+    shared_minutes = 64.0 * real(sum((bits_shared(f[f"a{i}"], word) for i, word in words), literal(0)))
+    topics = tag_word(query.topics)
+    shared_topics = func.least(bits_shared(f.topic_bits, topics.word) + topics.collisions, topics.count, f.topic_count)
+    return {
+        "fit": func.least(shared_minutes / float(config.target_overlap_minutes), 1.0),
+        "topics": ratio(shared_topics, topics.count + f.topic_count - shared_topics) if topics.count else literal(0.0),
+        "wanted": requester_fit(query, tag_word(query.preferred_topics)),
+        "offered": peer_fit(query, topics),
+    }
+
+
+def requester_fit(query: Member, wanted: TagWord) -> ColumnElement:
+    """At least `ranking.preference_fit(query, peer)`: how well each row's member meets the query's preferences."""
+    f, parts = member_filters.c, list[ColumnElement]()
+    if query.preferred_languages:
+        parts.append(case((f.languages.overlap(sorted(set(query.preferred_languages))), 1.0), else_=0.0))
+    if wanted.count:
+        shared = func.least(bits_shared(f.topic_bits, wanted.word) + wanted.collisions, wanted.count, f.topic_count)
+        parts.append(real(shared) / float(wanted.count))
+    return sum(parts[1:], parts[0]) / float(len(parts)) if parts else literal(1.0)
+
+
+def peer_fit(query: Member, topics: TagWord) -> ColumnElement:
+    """At least `ranking.preference_fit(peer, query)`: how well the query meets each row's member's preferences."""
+    f = member_filters.c
+    by_language = case((f.preferred_languages.overlap(sorted(set(query.languages))), 1.0), else_=0.0)
+    shared = func.least(bits_shared(f.preferred_topic_bits, topics.word) + topics.collisions,
+                        f.preferred_topic_count, topics.count)
+    by_topic = real(shared) / real(f.preferred_topic_count)
+    languages_stated = func.cardinality(f.preferred_languages) > 0
+    topics_stated = f.preferred_topic_count > 0
+    return case((and_(languages_stated, topics_stated), (by_language + by_topic) / 2.0),
+                (languages_stated, by_language), (topics_stated, by_topic), else_=1.0)
+
+
+def score_bound(parts, similarity: ColumnElement, config: MatchConfig) -> ColumnElement:
+    """At least the whole score: the similarity and the `bound_parts` (columns of `parts`), weighted as
+    `ranking.score_components` weighs them; the exposure penalty, never negative, is left out."""
+    wanted, offered = parts.wanted, parts.offered
+    reciprocal = case((wanted + offered > 0, 2.0 * wanted * offered / (wanted + offered)), else_=0.0)
+    return (config.w_similarity * similarity + config.w_availability * parts.fit + config.w_topics * parts.topics
+            + config.w_preferences * reciprocal)
+
+
+def vector_candidates(session: Session, query: Member, embedding: np.ndarray, blocked: set[int],
+                      declined: set[int], summary: np.ndarray, limit: int, plan: ScanPlan,
+                      config: MatchConfig) -> list[ListedPeer]:
+    """At most `limit` members passing every SQL filter, each with its similarity, free capacity and
+    `score_bound`, best bound first.
+
+    Exactly, they are the `limit` best bounds of all (every passing row is read). Through HNSW
+    (iterative, relaxed order) they are about the nearest `limit`, and fewer when
+    `plan.max_scan_tuples` rows were visited first.
     """
     v, f = member_vectors.c, member_filters.c
     distance = v.embedding.op("<=>", return_type=Float)(
         bindparam("query_vector", embedding, type_=Vector(embedding.size)))
-    nearest = (select(v.member_id, distance.label("distance"), f.free_capacity,
-                      *(f[f"a{i}"] for i in range(SUMMARY_WORDS)))
-               .join(member_filters, f.member_id == v.member_id)
-               .where(not_(or_(*(removes for _, removes in sql_filters(query, blocked, declined, summary)))))
-               .order_by(distance + 0.0 if plan.exact else distance).limit(limit).subquery())
-    members = MemberRow.__table__
-    stmt = (select(nearest, members.c.languages, members.c.topics, members.c.preferred_languages,
-                   members.c.preferred_topics).join(members, members.c.id == nearest.c.member_id))
+    rows = (select(v.member_id, distance.label("distance"), f.free_capacity,
+                   *(part.label(name) for name, part in bound_parts(query, summary, config).items()))
+            .join(member_filters, f.member_id == v.member_id)
+            .where(not_(or_(*(removes for _, removes in sql_filters(query, blocked, declined, summary))))))
+    # HNSW lists the nearest; for an exact list OFFSET 0 keeps the parts computed once per row, not
+    # copied into every place the bound uses them
+    rows = rows.order_by(distance).limit(limit) if not plan.exact else rows.offset(0)
+    parts = rows.subquery()
+    bound = score_bound(parts.c, 1.0 - parts.c.distance, config)
+    stmt = select(parts.c.member_id, parts.c.distance, parts.c.free_capacity, bound.label("bound"))
+    if plan.exact:
+        stmt = stmt.order_by(bound.desc()).limit(limit)
     if not plan.exact:
         session.execute(text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
                              "set_config('hnsw.ef_search', :ef, true), "
                              "set_config('hnsw.max_scan_tuples', :tuples, true)"),
                         {"ef": str(plan.ef_search), "tuples": str(plan.max_scan_tuples)})
-    found = [ListedPeer(row.member_id, 1.0 - float(row.distance), row.free_capacity,
-                        tuple(row[3 + i] for i in range(SUMMARY_WORDS)), tuple(row.languages), tuple(row.topics),
-                        tuple(row.preferred_languages or ()), tuple(row.preferred_topics or ()))
+    found = [ListedPeer(row.member_id, 1.0 - float(row.distance), row.free_capacity, float(row.bound))
              for row in session.execute(stmt)]
-    return sorted(found, key=lambda peer: -peer.similarity)
+    return sorted(found, key=lambda peer: -peer.bound)
 
 
 @dataclass

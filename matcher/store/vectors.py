@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     delete,
@@ -38,6 +39,7 @@ from matcher.profiles import Member
 from matcher.store.members import service_vectors_of, to_profile
 from matcher.store.models import MemberRow
 from matcher.store.pairings import active_pairing_counts
+from matcher.tag_words import tag_word
 
 VECTOR_TABLE, FILTER_TABLE = "member_vectors", "member_filters"
 HNSW_INDEX = "ix_member_vectors_embedding"   # created by migration 0002
@@ -74,6 +76,12 @@ member_filters = Table(
     Column("free_capacity", Integer, nullable=False),
     # the weekly availability summary of every week (`availability.any_week_summary`), migration 0008
     *(Column(f"a{word}", BigInteger, nullable=False, server_default="0") for word in range(SUMMARY_WORDS)),
+    # what bounds the topic and preference parts of a score in SQL (`matcher.tag_words`), migration 0011
+    Column("topic_bits", BigInteger, nullable=False, server_default="0"),
+    Column("topic_count", SmallInteger, nullable=False, server_default="0"),
+    Column("preferred_topic_bits", BigInteger, nullable=False, server_default="0"),
+    Column("preferred_topic_count", SmallInteger, nullable=False, server_default="0"),
+    Column("preferred_languages", ARRAY(String(16)), nullable=False, server_default="{}"),
 )
 _vector_dimension: WeakKeyDictionary[Engine, int] = WeakKeyDictionary()
 
@@ -126,9 +134,13 @@ def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vecto
 def filter_values(member: Member) -> dict:
     """The `member_filters` columns of one member (all but its id)."""
     words = signed_words(any_week_summary(member.availability, member.timezone))
+    topics, preferred = tag_word(member.topics), tag_word(member.preferred_topics)
     return {"role": member.role, "languages": list(member.languages),
             "active": member.status == "active" and not member.needs_review,
-            "free_capacity": member.free_capacity, **{f"a{i}": word for i, word in enumerate(words)}}
+            "free_capacity": member.free_capacity, **{f"a{i}": word for i, word in enumerate(words)},
+            "topic_bits": topics.word, "topic_count": topics.count,
+            "preferred_topic_bits": preferred.word, "preferred_topic_count": preferred.count,
+            "preferred_languages": sorted(set(member.preferred_languages))}
 
 
 @event.listens_for(Session, "after_flush")

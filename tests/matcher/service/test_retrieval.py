@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 import matcher.service.retrieval as retrieval
 from matcher.availability import coming_week_start, to_bitmap, utc_intervals, word_summary
 from matcher.config import MatchConfig
-from matcher.ranking import FILTERS, Ranking, filter_masks, listed_score_bounds, query_intervals, rank
+from matcher.ranking import FILTERS, Ranking, filter_masks, query_intervals, rank
 from matcher.service.database import Database
 from matcher.service.errors import SetupError
 from matcher.service.index_state import IndexState
@@ -128,9 +128,9 @@ def test_a_ranking_led_by_availability_makes_pgvector_fetch_until_it_is_certain(
     limits: list[int] = []
     listed = retrieval.vector_candidates
     monkeypatch.setattr(retrieval, "vector_candidates",
-                        lambda session, query, embedding, blocked, declined, summary, limit, plan:
+                        lambda session, query, embedding, blocked, declined, summary, limit, plan, config:
                         limits.append(limit) or listed(session, query, embedding, blocked, declined, summary, limit,
-                                                       plan))
+                                                       plan, config))
     fetches = []
     for member_id in range(1, 365, 13):
         limits.clear()
@@ -141,16 +141,18 @@ def test_a_ranking_led_by_availability_makes_pgvector_fetch_until_it_is_certain(
         if pgvector.extra["scored"] >= in_process.candidates + in_process.filtered_out["availability"]:
             assert pgvector.filtered_out == in_process.filtered_out
             assert pgvector.candidates == in_process.candidates
-    # similarity leads this score so little that the first list (128 peers) is not enough for some members:
-    # their ranking asked again for a four times longer one before it was certain
     again = [f for f in fetches if len(f) > 1]
-    assert again and all(f[1] == 4 * f[0] for f in again)
+    if scan == "exact":   # listed best bound first, the first list (128 peers) holds every peer that can win
+        assert not again, fetches
+    else:   # similarity leads this score so little that the 128 nearest are not enough for some members:
+        # their ranking asked again for a four times longer list before it was certain
+        assert again and all(f[1] == 4 * f[0] for f in again)
 
 
 @pytest.mark.postgres
 def test_every_listed_peer_s_score_bound_is_at_least_its_exact_score(fixture_engine):
-    """`listed_score_bounds` from the list alone never falls below the score `rank` gives the pair,
-    and is tight for most peers (availability is the only part bounded, the rest is exact)."""
+    """The score bound SQL lists never falls below the score `rank` gives the pair, and is tight for most
+    peers (availability is bounded by summary words, tags by hashed words; the rest is exact)."""
     config = MatchConfig()
     state = IndexState(DIMENSION, config)
     gaps = []
@@ -163,10 +165,9 @@ def test_every_listed_peer_s_score_bound_is_at_least_its_exact_score(fixture_eng
             exact = {s.member_id: s.score for s in ranking.suggestions}
             summary = word_summary(to_bitmap(query_intervals(query, index)))
             listed = vector_candidates(session, query, embedding, blocked, declined, summary, 10_000,
-                                       ScanPlan(exact=True))
+                                       ScanPlan(exact=True), config)
             session.rollback()
-            bounds = listed_score_bounds(query, summary, listed, config)
-            scored = [(bound, exact[peer.member_id]) for peer, bound in zip(listed, bounds) if peer.member_id in exact]
+            scored = [(peer.bound, exact[peer.member_id]) for peer in listed if peer.member_id in exact]
             assert len(scored) == len(exact)
             assert all(bound >= score - 1e-5 for bound, score in scored), member_id
             gaps += [bound - score for bound, score in scored]
@@ -214,7 +215,7 @@ def test_postgres_without_a_vector_store_falls_back_to_the_in_process_index(post
 def test_the_iterative_hnsw_scan_lists_every_eligible_member_the_exact_scan_does(fixture_engine):
     """ef_search 40 is far shorter than the list asked for: without pgvector's iterative scan, HNSW's
     40 nearest would be filtered afterwards and most eligible members never listed."""
-    longest = 0
+    longest, config = 0, MatchConfig()
     with Session(fixture_engine) as session:
         ids = session.scalars(select(MemberRow.id).order_by(MemberRow.id)).all()
         for member_id in ids[::9]:
@@ -222,11 +223,12 @@ def test_the_iterative_hnsw_scan_lists_every_eligible_member_the_exact_scan_does
             query, embedding = profile_of(session, row), embedding_of(row)
             summary = word_summary(to_bitmap(utc_intervals(query.availability, query.timezone, coming_week_start())))
             blocked, declined = exclusions_of(session, member_id)
-            exact = vector_candidates(session, query, embedding, blocked, declined, summary, 400, ScanPlan(exact=True))
+            exact = vector_candidates(session, query, embedding, blocked, declined, summary, 400, ScanPlan(exact=True),
+                                      config)
             hnsw = vector_candidates(session, query, embedding, blocked, declined, summary, len(exact),
-                                     ScanPlan(exact=False, ef_search=40, max_scan_tuples=20_000))
+                                     ScanPlan(exact=False, ef_search=40, max_scan_tuples=20_000), config)
             session.rollback()
-            assert [peer.member_id for peer in hnsw] == [peer.member_id for peer in exact]
+            assert {peer.member_id for peer in hnsw} == {peer.member_id for peer in exact}
             longest = max(longest, len(exact))
     assert longest > 40
 
@@ -246,7 +248,7 @@ def test_the_sql_filters_pass_every_member_the_exact_filters_pass_and_drop_most_
             eligible = set(index.ids[: index.size][keep[: index.size]].tolist())
             summary = word_summary(to_bitmap(query_intervals(query, index)))
             listed = {peer.member_id for peer in vector_candidates(session, query, embedding, blocked, declined,
-                                                                     summary, 10_000, ScanPlan(exact=True))}
+                                                                     summary, 10_000, ScanPlan(exact=True), config)}
             assert eligible <= listed, member_id
             dropped_by_summary += vector_filter_counts(session, query, blocked, declined, summary)["availability"]
             session.rollback()
