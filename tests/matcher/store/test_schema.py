@@ -225,3 +225,34 @@ def test_migration_0008_fills_the_availability_summary_of_members_already_stored
         assert {c["name"] for c in inspect(conn).get_columns(FILTER_TABLE)} == {
             "member_id", "role", "languages", "active", "free_capacity"}
     engine.dispose()
+
+
+def test_migration_0011_fills_the_tag_words_of_members_already_stored(database_url):
+    """Members in the pgvector store before 0011 get their tag words, counts and preferred languages."""
+    from matcher.tag_words import tag_word
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the pgvector store is PostgreSQL's")
+    engine = make_engine(database_url)
+    migrate_to(engine, "0010")
+    with engine.begin() as conn:
+        for member_id in (1, 2):
+            conn.execute(OLD_MEMBER, {"id": member_id, "narrative": "x", "embedding": None})
+        conn.execute(text("UPDATE members SET topics = CAST(:t AS json), preferred_topics = CAST(:p AS json), "
+                          "preferred_languages = CAST(:l AS json) WHERE id = 2"),
+                     {"t": json.dumps(["grief", "work", "grief"]), "p": json.dumps(["sleep"]),
+                      "l": json.dumps(["es", "en"])})
+        conn.execute(text(f"INSERT INTO {FILTER_TABLE} (member_id, role, languages, active, free_capacity) "
+                          "VALUES (1, 'seeker', '{en}', true, 1), (2, 'supporter', '{en}', true, 1)"))
+    migrate_to(engine, "head")
+    with engine.connect() as conn:
+        stored = {row[0]: tuple(row[1:]) for row in conn.execute(text(
+            f"SELECT member_id, topic_bits, topic_count, preferred_topic_bits, preferred_topic_count, "
+            f"preferred_languages FROM {FILTER_TABLE}"))}
+    topics, wanted = tag_word(["grief", "work"]), tag_word(["sleep"])
+    assert stored == {1: (0, 0, 0, 0, []), 2: (topics.word, 2, wanted.word, 1, ["en", "es"])}
+    assert topics.word != 0 and wanted.word != 0
+    migrate_to(engine, "0010", down=True)
+    with engine.connect() as conn:
+        assert "topic_bits" not in {c["name"] for c in inspect(conn).get_columns(FILTER_TABLE)}
+    engine.dispose()
