@@ -106,6 +106,7 @@ class ScanPlan:
     HNSW (nearest first)."""
 
     exact: bool
+    probe: bool = False             # exact: each passing row's vector by its key, not every vector read
     ef_search: int = 40             # HNSW's list per step of the iterative scan (pgvector allows 1..1000)
     max_scan_tuples: int = 20_000   # rows the iterative scan may visit before it stops
 
@@ -204,18 +205,22 @@ def vector_candidates(session: Session, query: Member, embedding: np.ndarray, bl
     v, f = member_vectors.c, member_filters.c
     distance = v.embedding.op("<=>", return_type=Float)(
         bindparam("query_vector", embedding, type_=Vector(embedding.size)))
-    rows = (select(v.member_id, distance.label("distance"), f.free_capacity,
-                   *(part.label(name) for name, part in bound_parts(query, summary, config).items()))
-            .join(member_filters, f.member_id == v.member_id)
-            .where(not_(or_(*(removes for _, removes in sql_filters(query, blocked, declined, summary))))))
+    passing = not_(or_(*(removes for _, removes in sql_filters(query, blocked, declined, summary))))
+    columns = [part.label(name) for name, part in bound_parts(query, summary, config).items()]
+    if plan.exact and plan.probe:   # a subquery per passing row: PostgreSQL cannot turn it into a hash join
+        probed = select(distance).where(v.member_id == f.member_id).scalar_subquery()
+        rows = select(f.member_id, probed.label("distance"), f.free_capacity, *columns).where(passing)
+    else:
+        rows = (select(v.member_id, distance.label("distance"), f.free_capacity, *columns)
+                .join(member_filters, f.member_id == v.member_id).where(passing))
     # HNSW lists the nearest; for an exact list OFFSET 0 keeps the parts computed once per row, not
     # copied into every place the bound uses them
     rows = rows.order_by(distance).limit(limit) if not plan.exact else rows.offset(0)
     parts = rows.subquery()
     bound = score_bound(parts.c, 1.0 - parts.c.distance, config)
     stmt = select(parts.c.member_id, parts.c.distance, parts.c.free_capacity, bound.label("bound"))
-    if plan.exact:
-        stmt = stmt.order_by(bound.desc()).limit(limit)
+    if plan.exact:   # (a member erased between the two tables' reads has no distance)
+        stmt = stmt.where(parts.c.distance.is_not(None)).order_by(bound.desc()).limit(limit)
     if not plan.exact:
         session.execute(text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
                              "set_config('hnsw.ef_search', :ef, true), "

@@ -234,6 +234,28 @@ def test_the_iterative_hnsw_scan_lists_every_eligible_member_the_exact_scan_does
 
 
 @pytest.mark.postgres
+def test_the_exact_list_is_the_same_whether_vectors_are_probed_by_key_or_read_in_a_join(fixture_engine):
+    """Both access paths of the exact list give the same rows, bounds and order (the retriever picks one by
+    the share of the store that passes)."""
+    config, state, longest = MatchConfig(), IndexState(DIMENSION, MatchConfig()), 0
+    with Session(fixture_engine) as session:
+        index = state.refresh(session)
+        for member_id in index.ids[: index.size : 13].tolist():
+            query, embedding = index.get(member_id), index.embedding(member_id)
+            blocked, declined = exclusions_of(session, member_id)
+            summary = word_summary(to_bitmap(query_intervals(query, index)))
+            joined, probed = (vector_candidates(session, query, embedding, blocked, declined, summary, 50,
+                                                ScanPlan(exact=True, probe=probe), config) for probe in (False, True))
+            session.rollback()
+            assert probed == joined, member_id
+            longest = max(longest, len(joined))
+    assert longest == 50
+    chosen = PgvectorRetriever(config, DIMENSION)
+    assert chosen.scan_plan(passing=15_000, stored=100_000, limit=128).probe
+    assert not chosen.scan_plan(passing=30_000, stored=100_000, limit=128).probe
+
+
+@pytest.mark.postgres
 def test_the_sql_filters_pass_every_member_the_exact_filters_pass_and_drop_most_others(fixture_engine):
     """Availability in SQL is a superset: never an eligible member dropped, but the summary does drop members."""
     config = MatchConfig()
