@@ -66,8 +66,9 @@ class SearchSchema(Schema):
     certain = fields.Boolean(metadata={"description": "pgvector: whether the top k is certain"})
     scored = fields.Integer(metadata={"description": "pgvector: members scored"})
     scan = fields.String(metadata={"enum": ["hnsw", "exact", "hnsw+exact"],
-                                   "description": "pgvector: HNSW iterative scan, an exact scan of few eligible, "
-                                                  "or HNSW first and then an exact scan (HNSW listed too few)"})
+                                   "description": "pgvector: HNSW iterative scan (nearest first), an exact scan "
+                                                  "(every eligible member, best score bound first), or HNSW "
+                                                  "first and then an exact scan (HNSW listed too few)"})
     counts = fields.String(metadata={"enum": ["exact", "estimated"],
                                      "description": "pgvector: whether `filtered_out` was counted or estimated"})
 
