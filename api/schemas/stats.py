@@ -19,8 +19,12 @@ class StatsSchema(Schema):
     proposal_age_hours = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True), metadata={
         "description": "How long those proposals have waited: median and oldest, in hours."})
     active_pairings = fields.Integer()
+    pairings_awaiting_consent = fields.Integer(metadata={
+        "description": "Pairings a coordinator approved that wait for both members to accept (mutual consent)."})
     active_groups = fields.Integer(metadata={"description": "Support groups approved and meeting."})
     groups_awaiting_review = fields.Integer(metadata={"description": "Proposed support groups awaiting a decision."})
+    groups_awaiting_consent = fields.Integer(metadata={
+        "description": "Support groups a coordinator approved that wait for enough members to accept."})
     supporter_places = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
         "description": "Places of supporters and peers: in use and in all."})
     supporter_load = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={

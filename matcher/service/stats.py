@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from statistics import median
 
-from matcher.states import ACTIVE_STATUSES, GroupStatus
+from matcher.states import ACTIVE_STATUSES, GroupStatus, PairingStatus
 from matcher.store import Session
 from matcher.store.models import utcnow
 from matcher.store.stats import (
@@ -36,8 +36,10 @@ class CommunityStats:
     proposals_waiting: int
     proposal_age_hours: dict[str, float | None]     # median and oldest
     active_pairings: int
+    pairings_awaiting_consent: int                  # approved, waiting for the members to accept
     active_groups: int
     groups_awaiting_review: int
+    groups_awaiting_consent: int
     supporter_places: dict[str, int]                # in use and in all
     supporter_load: dict[str, int]                  # supporters per LOAD_BANDS band
     days_to_first_pairing: dict[str, float | int | None]   # members, median, 90th percentile
@@ -85,8 +87,10 @@ def community_stats(session: Session, now: datetime | None = None) -> CommunityS
         proposal_age_hours={"median": round(median(ages), 1) if ages else None,
                             "oldest": round(max(ages), 1) if ages else None},
         active_pairings=count_pairings(session, ACTIVE_STATUSES),
+        pairings_awaiting_consent=count_pairings(session, (PairingStatus.INVITED,)),
         active_groups=count_groups(session, (GroupStatus.APPROVED,)),
         groups_awaiting_review=count_groups(session, (GroupStatus.PROPOSED,)),
+        groups_awaiting_consent=count_groups(session, (GroupStatus.INVITED,)),
         supporter_places={"in_use": sum(min(u, c) for u, c in loads), "total": sum(c for _, c in loads)},
         supporter_load={band: bands.get(band, 0) for band in LOAD_BANDS},
         days_to_first_pairing={"members": len(waits),

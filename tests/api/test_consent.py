@@ -50,11 +50,15 @@ def test_approval_invites_and_the_pair_is_active_once_both_accept(client, keys, 
     body, pid = invited["body"], invited["pairing"]
     assert body["status"] == "invited" and body["invited_at"] and body["expires_at"]
     assert body["seeker_accepted_at"] is None and body["supporter_accepted_at"] is None
+    stats = client.get("/api/v1/stats", headers=keys["coordinator"]).json
+    assert stats["pairings_awaiting_consent"] == 1 and stats["active_pairings"] == 0
     first = answer(client, keys, pid, invited["seeker"])
     assert first.status_code == 200 and first.json["status"] == "invited" and first.json["seeker_accepted_at"]
     again = answer(client, keys, pid, invited["seeker"])      # accepting twice changes nothing
     assert again.status_code == 200 and again.json == first.json
     both = answer(client, keys, pid, invited["supporter"])
+    stats = client.get("/api/v1/stats", headers=keys["coordinator"]).json
+    assert stats["pairings_awaiting_consent"] == 0 and stats["active_pairings"] == 1
     assert both.status_code == 200 and both.json["status"] == "approved"
     assert answer(client, keys, pid, invited["supporter"]).json["status"] == "approved"   # still idempotent
     history = client.get(f"/api/v1/pairings/{pid}/history", headers=keys["coordinator"]).json["events"]

@@ -80,6 +80,8 @@ def test_approval_invites_and_the_group_starts_once_enough_accepted(client, keys
     body = invited["body"]
     assert body["status"] == "invited" and len(people) >= 5
     assert {m["invitation"] for m in body["members"]} == {"invited"} and all(m["expires_at"] for m in body["members"])
+    stats = client.get("/api/v1/stats", headers=keys["coordinator"]).json
+    assert stats["groups_awaiting_consent"] == 1 and stats["active_groups"] == 0
     for member in people[:3]:
         accepted = answer(client, keys, gid, member)
         assert accepted.status_code == 200 and accepted.json["invitation"] == "accepted"
@@ -88,6 +90,8 @@ def test_approval_invites_and_the_group_starts_once_enough_accepted(client, keys
     assert again.status_code == 200 and again.json == answer(client, keys, gid, people[0]).json
     fourth = answer(client, keys, gid, people[3])
     assert fourth.json["group_status"] == "approved"                      # the minimum is met: it starts
+    stats = client.get("/api/v1/stats", headers=keys["coordinator"]).json
+    assert stats["groups_awaiting_consent"] == 0 and stats["active_groups"] == 1
     late = answer(client, keys, gid, people[4])                           # a later acceptance joins the meeting group
     assert late.status_code == 200 and late.json["group_status"] == "approved"
     history = client.get(f"/api/v1/groups/{gid}/history", headers=keys["coordinator"]).json["events"]
