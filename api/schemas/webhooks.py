@@ -62,6 +62,8 @@ class DeliverySchema(Schema):
     last_error = fields.String(attribute="delivery.last_error", allow_none=True)
     created_at = UtcDateTime(attribute="delivery.created_at")
     delivered_at = UtcDateTime(attribute="delivery.delivered_at", allow_none=True)
+    replayed_at = UtcDateTime(attribute="delivery.replayed_at", allow_none=True,
+                              metadata={"description": "The last replay; the retry window counts from it."})
     attempt_log = fields.List(fields.Nested(AttemptSchema))
 
 

@@ -152,7 +152,7 @@ class DeliveryWorker:
             if delivery is not None:
                 if outcome.delivered:
                     delivery.status, delivery.delivered_at = DeliveryStatus.DELIVERED, now
-                elif now >= delivery.created_at + timedelta(hours=self.settings.retry_hours):
+                elif now >= delivery.window_start + timedelta(hours=self.settings.retry_hours):
                     delivery.status = DeliveryStatus.FAILED
                 else:
                     delivery.next_attempt_at = now + timedelta(

@@ -140,8 +140,8 @@ def replay(session: Session, actor: str, endpoint_id: int, delivery_id: int) -> 
     if not endpoint.enabled:
         raise ConflictError(f"Webhook endpoint {endpoint_id} is disabled; enable it before replaying.", "enabled")
     now = utcnow()
-    # queued anew: the retry window starts again from now
-    delivery.status, delivery.next_attempt_at, delivery.created_at = DeliveryStatus.PENDING, now, now
+    # queued anew: the retry window starts again from the replay; when it was first queued stays
+    delivery.status, delivery.next_attempt_at, delivery.replayed_at = DeliveryStatus.PENDING, now, now
     delivery.delivered_at = None
     audit(session, actor, "webhook_replayed", detail={"endpoint_id": endpoint_id, "delivery_id": delivery_id})
     return delivery

@@ -385,6 +385,12 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    replayed_at: Mapped[datetime | None] = mapped_column(DateTime)   # the last replay; its retry window starts there
+
+    @property
+    def window_start(self) -> datetime:
+        """When the retry window started: the last replay, else when the delivery was queued."""
+        return self.replayed_at or self.created_at
 
 
 class WebhookAttempt(Base):

@@ -9,9 +9,10 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from matcher.service import review
@@ -259,7 +260,7 @@ def test_url_check_allows_public_addresses_and_private_ones_only_when_told():
 
 def test_a_dead_receiver_never_blocks_the_api(app, client, keys, member_body, workers):
     """Nothing is sent inside a request: a receiver that does not exist changes no answer of the API."""
-    register(client, keys, "http://127.0.0.1:9/nothing-listens", key_id(app))
+    endpoint = register(client, keys, "http://127.0.0.1:9/nothing-listens", key_id(app))
     started = time.monotonic()
     pair_flow(client, keys, member_body)
     assert time.monotonic() - started < 30
@@ -274,6 +275,23 @@ def test_a_dead_receiver_never_blocks_the_api(app, client, keys, member_body, wo
     with Session(app.extensions["db_engine"]) as session:
         assert set(session.scalars(select(WebhookDelivery.status))) == {"failed"}
         assert set(session.scalars(select(WebhookDelivery.attempts))) == {2}
+    # replayed days later: when it was created stays, the replay is recorded, and its retry window starts anew
+    created = datetime(2026, 11, 1, 9, 0)
+    with Session(app.extensions["db_engine"]) as session:
+        session.execute(update(WebhookDelivery).values(created_at=created))
+        session.commit()
+        first = session.scalars(select(WebhookDelivery.id).order_by(WebhookDelivery.id)).first()
+    replayed = client.post(f"/api/v1/webhooks/{endpoint['id']}/deliveries/{first}/replay", json={},
+                           headers=keys["admin"])
+    assert replayed.status_code == 200 and replayed.json["status"] == "pending"
+    listed = client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=keys["admin"]).json["deliveries"]
+    [again] = [d for d in listed if d["id"] == first]
+    assert again["created_at"].startswith("2026-11-01T09:00") and again["replayed_at"] > again["created_at"]
+    hour = DeliverySettings(backoff_seconds=0.05, max_backoff_seconds=0.2, connect_timeout=1, retry_hours=1)
+    assert workers(hour).run_once() == 1
+    with Session(app.extensions["db_engine"]) as session:
+        delivery = session.get(WebhookDelivery, first)
+        assert delivery.status == "pending" and delivery.attempts == 3 and delivery.created_at == created
 
 
 def test_delivery_settings_come_from_the_environment(monkeypatch):
