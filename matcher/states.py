@@ -53,10 +53,16 @@ CAPACITY_STATUSES = (PairingStatus.APPROVED, PairingStatus.INVITED)       # what
 
 
 class ExclusionKind(StrEnum):
-    """Why two members are never suggested or paired: one blocked the other, or declined them."""
+    """Why two members are kept apart: one blocked the other or declined them (never suggested, paired or
+    grouped together), or declined a group invitation with them (never grouped together again; a pair is
+    still possible, since turning down a group is not turning down each person in it)."""
 
     BLOCK = "block"
     DECLINE = "decline"
+    GROUP_DECLINE = "group_decline"
+
+
+PAIR_EXCLUSIONS = (ExclusionKind.BLOCK, ExclusionKind.DECLINE)   # what suggestions and pairing rounds respect
 
 
 class ApiRole(StrEnum):

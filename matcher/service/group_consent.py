@@ -143,11 +143,11 @@ def _accept(session: Session, group: SupportGroup, place: GroupMembership, actor
 
 def _decline(session: Session, group: SupportGroup, place: GroupMembership, actor: str, reason: str | None,
              now: datetime) -> None:
-    """The place is freed, and the decliner is never grouped or paired with the others again."""
+    """The place is freed, and the decliner is never grouped with the others again (pairs stay possible)."""
     place.invitation, place.answered_at, place.left_at, place.reason = InvitationStatus.DECLINED, now, now, reason
     others = [p.member_id for p in current_memberships(session, [group.id])[group.id] if p.id != place.id]
     for other in others:
-        exclude(session, place.member_id, other, ExclusionKind.DECLINE)
+        exclude(session, place.member_id, other, ExclusionKind.GROUP_DECLINE)
     audit(session, actor, "declined", group_id=group.id, member_id=place.member_id, reason=reason,
           detail={"role": place.role})
 

@@ -1,10 +1,10 @@
-"""Exclusions: blocks and declines, one table, checked in both directions."""
+"""Exclusions: blocks, declines and group declines, one table, checked in both directions."""
 from __future__ import annotations
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from matcher.states import ExclusionKind
+from matcher.states import PAIR_EXCLUSIONS, ExclusionKind
 from matcher.store.models import Exclusion
 
 
@@ -36,5 +36,6 @@ def exclusion_kinds_between(session: Session, a: int, b: int) -> set[ExclusionKi
 
 
 def exclusion_pairs(session: Session) -> list[tuple[int, int]]:
-    """(member, other) of every block and decline."""
-    return [(a, b) for a, b in session.execute(select(Exclusion.member_id, Exclusion.other_id))]
+    """(member, other) of every block and decline that keeps two members out of a pair."""
+    return [(a, b) for a, b in session.execute(select(Exclusion.member_id, Exclusion.other_id)
+                                               .where(Exclusion.kind.in_(PAIR_EXCLUSIONS)))]

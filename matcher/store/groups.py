@@ -133,7 +133,8 @@ def facilitated_counts(session: Session, member_ids: list[int] | None = None,
 
 
 def exclusions_among(session: Session, member_ids: list[int]) -> tuple[set[frozenset[int]], set[frozenset[int]]]:
-    """(blocked pairs, declined pairs) among these members, either direction."""
+    """(blocked pairs, declined pairs) among these members, either direction; a declined group invitation
+    counts as a decline here (this is what formation reads)."""
     ids = member_ids or [-1]
     rows = session.execute(select(Exclusion.member_id, Exclusion.other_id, Exclusion.kind)
                            .where(Exclusion.member_id.in_(ids), Exclusion.other_id.in_(ids)))

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from matcher.service.suggestions import exclusions_of
 from matcher.states import CAPACITY_STATUSES
+from matcher.store.exclusions import exclusion_pairs
 from matcher.store.keys import create_api_key
 from matcher.store.models import AuditEvent, Exclusion, GroupMembership, OutboxEvent, Pairing, SupportGroup, utcnow
 from matcher.store.pairings import active_pairing_counts
@@ -134,8 +136,11 @@ def test_a_decline_frees_the_place_shows_why_and_the_decliner_is_never_grouped_w
     assert answer(client, keys, gid, decliner).status_code == 409         # accept after a decline
     assert answer(client, keys, gid, decliner, "decline").status_code == 409
     others = set(people) - {decliner}
-    assert {(e.member_id, e.other_id, e.kind) for e in rows(app, Exclusion)} == {(decliner, o, "decline")
+    assert {(e.member_id, e.other_id, e.kind) for e in rows(app, Exclusion)} == {(decliner, o, "group_decline")
                                                                                   for o in others}
+    with Session(app.extensions["db_engine"]) as session:   # turning down a group is not turning down each person
+        blocked, declined_peers = exclusions_of(session, decliner)
+        assert not (blocked | declined_peers) & others and exclusion_pairs(session) == []
     group = client.get(f"/api/v1/groups/{gid}", headers=c).json
     assert decliner not in member_ids(group) and group["status"] == "invited"
     assert [(i["member_id"], i["invitation"], i["reason"]) for i in group["closed_invitations"]] == [
