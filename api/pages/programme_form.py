@@ -16,18 +16,20 @@ from api.auth import caller
 from api.pages import blp, page_login_required
 from api.schemas.groups import ProgrammeInSchema
 from matcher.service import programmes
+from matcher.service.consent import MAX_INVITATION_DAYS
 from matcher.service.errors import DomainError
 
 
 @dataclass(frozen=True)
 class FormField:
-    """One programme field on the page: `kind` is text, number, checkbox, list (comma-separated), date or select."""
+    """One programme field on the page: `kind` is text, number, checkbox, list (comma-separated), date or select
+    (`choices`: value and label of each option; a blank value sends nothing, so the API's default applies)."""
 
     name: str
     label: str
     kind: str = "text"
     hint: str = ""
-    choices: tuple[str, ...] = ()
+    choices: tuple[tuple[str, str], ...] = ()
     default: object = None
 
 
@@ -42,6 +44,15 @@ PROGRAMME_FORM = (
     FormField("topics", "Topics", "list", "Optional, separated by commas. When given, only members who share one "
               "of them are grouped.", default=[]),
     FormField("start_date", "Start date", "date", "Optional: the first day groups may meet."),
+    FormField("consent", "How members consent", "select",
+              "Mutual: each member is invited and accepts or declines; a group starts once enough accepted. "
+              "Coordinator: your approval starts the group.",
+              choices=(("", "As the installation's default (a new programme) or as it is"),
+                       ("mutual", "Mutual: members accept or decline"),
+                       ("coordinator", "Coordinator: approval starts the group"))),
+    FormField("invitation_days", "Days to answer an invitation", "number",
+              f"With mutual consent, 1-{MAX_INVITATION_DAYS}. Blank: the installation's setting (a new programme) "
+              "or as it is."),
 )
 
 
@@ -72,6 +83,8 @@ def parsed_form(form) -> dict[str, object]:
             data[field.name] = int(raw) if raw.lstrip("-").isdigit() else raw
         elif field.kind == "date":
             data[field.name] = raw or None
+        elif field.kind == "select" and not raw:
+            continue
         elif raw or field.kind != "number":
             data[field.name] = raw
     return data

@@ -212,6 +212,10 @@ def test_a_coordinator_opens_a_programme_through_the_page(live_server, browser, 
         ("Saturday carers", ["en"], 6, True, ["caring", "burnout"])
     page.get_by_role("link", name="Change this programme").click()
     page.get_by_label("Meeting length").fill("75")
+    page.get_by_label("How members consent").select_option("mutual")
+    page.get_by_label("Days to answer an invitation").fill("3")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_text("75 minutes weekly")).to_be_visible()
+    changed = client.get(f"/api/v1/programmes/{made['id']}", headers=keys["coordinator"]).json
+    assert (changed["meeting_minutes"], changed["consent"], changed["invitation_days"]) == (75, "mutual", 3)
     context.close()
