@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 import matcher.service.retrieval as retrieval
 from matcher.availability import coming_week_start, to_bitmap, utc_intervals, word_summary
 from matcher.config import MatchConfig
-from matcher.ranking import FILTERS, Ranking, filter_masks, query_intervals, rank
+from matcher.ranking import FILTERS, Ranking, filter_masks, preference_fit, query_intervals, rank, topic_overlap
 from matcher.service.database import Database
 from matcher.service.errors import SetupError
 from matcher.service.index_state import IndexState
@@ -21,8 +21,14 @@ from matcher.states import ExclusionKind
 from matcher.store.engine import create_schema, make_engine
 from matcher.store.members import embedding_of, profile_of, touch
 from matcher.store.models import Exclusion, MemberRow, SuggestionEvent
-from matcher.store.vector_search import ScanPlan, draw_filter_sample, vector_candidates, vector_filter_counts
-from matcher.store.vectors import HNSW_INDEX, rebuild_vector_store
+from matcher.store.vector_search import (
+    ScanPlan,
+    bound_parts,
+    draw_filter_sample,
+    vector_candidates,
+    vector_filter_counts,
+)
+from matcher.store.vectors import HNSW_INDEX, member_filters, rebuild_vector_store
 from tests.api.helpers import store_fixture_members
 
 SQL_FILTERS = FILTERS[:-1]   # availability runs in SQL too, but only to the 64-minute words of its summary
@@ -172,6 +178,48 @@ def test_every_listed_peer_s_score_bound_is_at_least_its_exact_score(fixture_eng
             assert all(bound >= score - 1e-5 for bound, score in scored), member_id
             gaps += [bound - score for bound, score in scored]
     assert sorted(gaps)[len(gaps) // 2] < 0.05   # the median pair's bound is close to its score
+
+
+@pytest.mark.postgres
+def test_each_part_of_the_bound_holds_for_members_who_state_preferences(fixture_engine):
+    """The fixtures state no preferences, so here two thirds of them prefer languages, topics or both (inside
+    a transaction that is rolled back): the SQL parts of the bound are at least the exact topic overlap and
+    both directions of preference fit, equal to them for most pairs, and the whole bound holds."""
+    import numpy as np
+
+    config, rng = MatchConfig(), np.random.default_rng(7)
+    with Session(fixture_engine) as session:
+        rows = session.scalars(select(MemberRow).order_by(MemberRow.id)).all()
+        topics = sorted({t for row in rows for t in row.topics})
+        for row in [*rows[::3], *rows[1::6]]:   # a third prefer both, a sixth languages only, a sixth topics only
+            row.preferred_languages = [str(c) for c in rng.choice(["en", "es", "fr"], int(rng.integers(1, 3)), False)]
+        for row in [*rows[::3], *rows[2::6]]:
+            row.preferred_topics = [str(t) for t in rng.choice(topics, int(rng.integers(1, 4)), replace=False)]
+        session.flush()   # the store's filter rows follow, in this transaction
+        index = IndexState(DIMENSION, config).refresh(session)
+        exact_parts, short, pairs = 0, 0, 0
+        for member_id in index.ids[: index.size : 7].tolist():
+            query, embedding = index.get(member_id), index.embedding(member_id)
+            blocked, declined = exclusions_of(session, member_id)
+            ranking = rank(query, embedding, index, config, 400, blocked, declined)
+            summary = word_summary(to_bitmap(query_intervals(query, index)))
+            listed = {peer.member_id: peer.bound for peer in vector_candidates(
+                session, query, embedding, blocked, declined, summary, 10_000, ScanPlan(exact=True), config)}
+            f = member_filters.c
+            parts = {row.member_id: row for row in session.execute(
+                select(f.member_id, *(part.label(name) for name, part in bound_parts(query, summary, config).items()))
+                .where(f.member_id.in_([s.member_id for s in ranking.suggestions])))}
+            for suggestion in ranking.suggestions:
+                peer, sql = index.get(suggestion.member_id), parts[suggestion.member_id]
+                exact = (topic_overlap(query, peer), preference_fit(query, peer), preference_fit(peer, query))
+                assert all(bound >= value - 1e-9 for bound, value in zip((sql.topics, sql.wanted, sql.offered), exact))
+                exact_parts += all(abs(b - v) < 1e-9 for b, v in zip((sql.topics, sql.wanted, sql.offered), exact))
+                assert listed[suggestion.member_id] >= suggestion.score - 1e-5, (member_id, suggestion.member_id)
+                short += exact[1] < 1 or exact[2] < 1
+                pairs += 1
+        session.rollback()
+    assert pairs > 1000 and short > pairs / 10   # preferences often fall short of full fit: the parts are tested
+    assert exact_parts > 0.8 * pairs             # tags that share no bit are counted exactly
 
 
 @pytest.mark.postgres
