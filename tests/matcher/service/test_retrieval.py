@@ -372,11 +372,11 @@ def test_a_copy_refill_of_the_store_writes_what_the_flush_hook_wrote(fixture_eng
 
 
 def test_a_store_up_to_the_measured_size_is_scanned_exactly_and_a_larger_one_through_hnsw():
-    """Listed best bound first, the exact scan beat HNSW for every member of a 100k store (README);
-    past that size HNSW serves unless few members pass."""
+    """Listed best bound first, the exact scan beat HNSW at 100k and was right where HNSW was not at 1M
+    (README); past that size HNSW serves unless few members pass."""
     chosen = PgvectorRetriever(MatchConfig(), DIMENSION)
-    assert chosen.scan_plan(passing=35_000, stored=retrieval.EXACT_SCAN_STORED, limit=128).exact
-    assert not chosen.scan_plan(passing=350_000, stored=1_000_000, limit=128).exact
-    assert chosen.scan_plan(passing=3_000, stored=1_000_000, limit=128).exact   # few pass: exact still
+    assert chosen.scan_plan(passing=350_000, stored=retrieval.EXACT_SCAN_STORED, limit=128).exact
+    assert not chosen.scan_plan(passing=3_500_000, stored=10_000_000, limit=128).exact
+    assert chosen.scan_plan(passing=3_000, stored=10_000_000, limit=128).exact   # few pass: exact still
     forced = PgvectorRetriever(MatchConfig(), DIMENSION, exact_below=0)
     assert not forced.scan_plan(passing=35_000, stored=50_000, limit=128).exact
