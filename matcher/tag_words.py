@@ -13,6 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+
+from matcher.availability import signed_words
+
 WORD_BITS = 64
 
 
@@ -37,5 +41,5 @@ def tag_word(tags: Iterable[str]) -> TagWord:
     bits = 0
     for tag in distinct:
         bits |= 1 << tag_bit(tag)
-    signed = bits - (1 << WORD_BITS) if bits >= 1 << (WORD_BITS - 1) else bits
+    [signed] = signed_words(np.array([bits], dtype=np.uint64))
     return TagWord(signed, len(distinct), len(distinct) - bits.bit_count())

@@ -221,7 +221,7 @@ def vector_candidates(session: Session, query: Member, embedding: np.ndarray, bl
     stmt = select(parts.c.member_id, parts.c.distance, parts.c.free_capacity, bound.label("bound"))
     if plan.exact:   # (a member erased between the two tables' reads has no distance)
         stmt = stmt.where(parts.c.distance.is_not(None)).order_by(bound.desc()).limit(limit)
-    if not plan.exact:
+    else:
         session.execute(text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "
                              "set_config('hnsw.ef_search', :ef, true), "
                              "set_config('hnsw.max_scan_tuples', :tuples, true)"),
