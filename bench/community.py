@@ -83,8 +83,9 @@ def member_fields(n: int, seed: int = 0) -> list[dict]:
 
 
 def store_members(engine: Engine, fields: list[dict], narratives: list[str], embeddings: np.ndarray,
-                  model_id: str, chunk: int = 5000) -> None:
-    """Insert the members in bulk under one index version, then fill the pgvector store if there is one."""
+                  model_id: str, chunk: int = 5000, vector_index: bool | None = None) -> None:
+    """Insert the members in bulk under one index version, then fill the pgvector store if there is one
+    (with an HNSW index where `vector_index`; by default where the service would use one)."""
     postgres = engine.dialect.name == "postgresql"
     with Session(engine) as session:
         version = bump_version(session)
@@ -96,7 +97,7 @@ def store_members(engine: Engine, fields: list[dict], narratives: list[str], emb
                                    embeddings[start:start + chunk])])
         if postgres:   # explicit ids leave the sequence behind; bulk inserts bypass the store's flush hook
             session.execute(text("SELECT setval('members_id_seq', (SELECT max(id) FROM members))"))
-            rebuild_vector_store(session)   # maintenance_work_mem sized to the graph
+            rebuild_vector_store(session, index=vector_index)   # maintenance_work_mem sized to the graph
         session.commit()
     if postgres:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -160,7 +160,8 @@ def measure(n: int, retrieval: str, embedder: Embedder, args: argparse.Namespace
                           "MATCH_CONFIG": MatchConfig(), "SECRET_KEY": "bench", "ANN_MIN_MEMBERS": "off",
                           "RATELIMIT_ENABLED": False})   # latency, not the limits, is measured here
         engine = app.extensions["db_engine"]
-        store_members(engine, fields, narratives, raw, embedder.model_id)
+        forced_scans = args.exact_below is not None and retrieval == "pgvector"   # HNSW scans need the index
+        store_members(engine, fields, narratives, raw, embedder.model_id, vector_index=True if forced_scans else None)
         del fields, narratives, raw   # the app's index is the copy that matters from here on
         with Session(engine) as session:
             _, key = create_api_key(session, "coordinator", "bench")
@@ -169,7 +170,7 @@ def measure(n: int, retrieval: str, embedder: Embedder, args: argparse.Namespace
         rows = np.random.default_rng(args.seed).choice(n, size=min(args.queries, n), replace=False)
         headers, ids = {"Authorization": f"Bearer {key}"}, [int(r) + 1 for r in rows]
         services = app.extensions["services"]
-        if args.exact_below is not None and retrieval == "pgvector":
+        if forced_scans:
             services.retriever.exact_below = args.exact_below
         oracle = services if retrieval == "in-process" else exact_services(services)
         base = {"members": n, "k": args.k, "queries": len(rows), "embeddings": kind, "build_s": round(build, 1),

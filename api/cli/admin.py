@@ -13,6 +13,7 @@ from matcher.fixtures import FixturesMissingError, default_fixtures_path, read_f
 from matcher.service import onboarding, reembedding
 from matcher.service.access import create_key as make_key
 from matcher.service.access import revoke_key as end_key
+from matcher.service.database import EXACT_SCAN_STORED
 from matcher.service.database import rebuild_vectors as refill_vectors
 from matcher.service.delivery import start_in_thread
 from matcher.service.errors import SetupError
@@ -77,16 +78,20 @@ def embed(model_name: str | None, batch_size: int) -> None:
 @click.command("rebuild-vectors")
 @click.option("--build-memory", default=None, metavar="SIZE",
               help="maintenance_work_mem for the HNSW build, e.g. 4GB (a million members need about 2GB).")
-def rebuild_vectors(build_memory: str | None) -> None:
+@click.option("--index/--no-index", default=None,
+              help="Build the HNSW index, or not; by default only for a store of more than "
+                   f"{EXACT_SCAN_STORED:,} members (smaller ones are scanned exactly).")
+def rebuild_vectors(build_memory: str | None, index: bool | None) -> None:
     """Refill PostgreSQL's pgvector store from the members table (after writes that bypassed the ORM)."""
     db = cli.database()
     with db.session() as session:
         try:
-            count = refill_vectors(session, build_memory)
+            store = refill_vectors(session, build_memory, index)
         except SetupError as exc:
             raise click.ClickException(str(exc)) from exc
         session.commit()
-    click.echo(f"The pgvector store holds {count} members.")
+    click.echo(f"The pgvector store holds {store.vectors} members, "
+               f"{'with' if store.indexed else 'without'} an HNSW index.")
 
 
 @click.command("purge-erased")

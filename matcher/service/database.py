@@ -1,6 +1,7 @@
 """The service's database: one engine for a URL, its migrations, and sessions on it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from matcher.service.errors import SetupError
@@ -10,13 +11,15 @@ from matcher.store.erasure import purge_erased
 from matcher.store.reembedding import other_models_stored, resize_vector_store
 from matcher.store.vector_search import pgvector_version
 from matcher.store.vectors import (
+    EXACT_SCAN_STORED,
     forget_vector_dimension,
     rebuild_vector_store,
     stored_vector_dimension,
+    vector_index_exists,
     vector_store_dimension,
 )
 
-__all__ = ["DEFAULT_DATABASE_URL", "Database", "rebuild_vectors"]
+__all__ = ["DEFAULT_DATABASE_URL", "EXACT_SCAN_STORED", "Database", "RebuiltStore", "rebuild_vectors"]
 
 
 class Database:
@@ -80,8 +83,17 @@ class Database:
         self.engine.dispose()
 
 
-def rebuild_vectors(session: Session, build_memory: str | None = None) -> int:
-    """Refill the pgvector store from the members table; returns how many vectors it holds.
+@dataclass(frozen=True)
+class RebuiltStore:
+    """The pgvector store after a rebuild."""
+
+    vectors: int
+    indexed: bool   # it has an HNSW index
+
+
+def rebuild_vectors(session: Session, build_memory: str | None = None, index: bool | None = None) -> RebuiltStore:
+    """Refill the pgvector store from the members table, with its HNSW index where `index` (by default
+    only where the store is large enough to use one, `rebuild_vector_store`).
 
     Raises
     ------
@@ -90,4 +102,5 @@ def rebuild_vectors(session: Session, build_memory: str | None = None) -> int:
     if not vector_store_dimension(session.connection()):
         raise SetupError("This database has no pgvector store (it needs PostgreSQL with the vector extension); "
                          "suggestions use the in-process index.")
-    return rebuild_vector_store(session, build_memory=build_memory)
+    vectors = rebuild_vector_store(session, build_memory=build_memory, index=index)
+    return RebuiltStore(vectors, vector_index_exists(session.connection()))

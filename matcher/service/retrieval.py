@@ -41,6 +41,7 @@ from matcher.store.vector_search import (
     vector_filter_counts,
     version_tuple,
 )
+from matcher.store.vectors import EXACT_SCAN_STORED, vector_index_exists
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,9 @@ LISTED_SLACK = 1e-5    # above the float32 difference between pgvector's and the
 # (README). Listed best bound first, the exact scan's first list makes the top k certain, where HNSW's
 # nearest had to grow to ~1,000 rows (README, 2026-12-03): at 100k exact won for every member measured
 # (p50 120 ms, recall 1.0, against 193 ms with HNSW above 25 per row); at 1M it was slower (p50 865-971 ms
-# against 762 ms) but right (recall 1.0 against HNSW's 0.76), so up to 1M it always scans exactly.
+# against 762 ms) but right (recall 1.0 against HNSW's 0.76), so up to 1M (EXACT_SCAN_STORED, where the
+# store keeps no HNSW index) it always scans exactly.
 EXACT_SCAN_PER_LISTED = 25
-EXACT_SCAN_STORED = 1_000_000
 # An exact list reads every vector through a hash join (cost ~ members) or probes each passing row's by its
 # key (cost ~ passing). At 100k (README) probing was faster up to ~20% passing (34 vs 56 ms at 3%), slower
 # above ~23% (149 vs 96 ms at 31%); PostgreSQL cannot tell, its estimate of the bit tests is 4x off.
@@ -155,6 +156,7 @@ class PgvectorRetriever:
                  exact_below: int | None = None) -> None:
         self.config, self.dimension, self.model_id, self.exact_below = config, dimension, model_id, exact_below
         self._sample: FilterSample | None = None
+        self._warned_unindexed = False
 
     def rank(self, session: Session, member_id: int, k: int, blocked: set[int], declined: set[int],
              exposure: Exposure, exact: bool = False, counts: bool = False) -> Ranking:
@@ -172,7 +174,7 @@ class PgvectorRetriever:
         else:
             removed, passed = self.filter_sample(session).estimate(session, query, blocked, declined, summary)
         limit, stored = max(8 * k, 128), sum(removed.values()) + passed
-        plan, scans = self.scan_plan(passed, stored, limit), []
+        plan, scans = self.usable_plan(session, passed, stored, limit), []
         while True:
             scans.append("exact" if plan.exact else "hnsw")
             listed = vector_candidates(session, query, embedding, blocked, declined, summary, limit, plan,
@@ -183,7 +185,8 @@ class PgvectorRetriever:
                 break
             listed_short = len(listed) < limit   # HNSW hit max_scan_tuples, or listed all: scan exactly now
             limit = min(4 * limit, MAX_LISTED)
-            plan = ScanPlan(exact=True) if plan.exact or listed_short else self.scan_plan(passed, stored, limit)
+            plan = ScanPlan(exact=True) if plan.exact or listed_short else self.usable_plan(session, passed, stored,
+                                                                                            limit)
         ranking.filtered_out = {**removed, "availability": removed["availability"]
                                 + ranking.filtered_out["availability"]}
         ranking.extra.update(search="pgvector", scored=len(index) - 1, scan="+".join(dict.fromkeys(scans)),
@@ -218,6 +221,18 @@ class PgvectorRetriever:
         share = max(passing / max(stored, 1), 1e-4)
         return ScanPlan(exact=False, ef_search=min(max(limit, 40), 1000),
                         max_scan_tuples=int(min(max(4 * limit / share, 20_000), MAX_SCAN_TUPLES)))
+
+    def usable_plan(self, session: Session, passing: int, stored: int, limit: int) -> ScanPlan:
+        """`scan_plan`, scanning exactly instead where it says HNSW and the store has no HNSW index
+        (one that grew past `EXACT_SCAN_STORED` since its last rebuild; warned about once)."""
+        plan = self.scan_plan(passing, stored, limit)
+        if plan.exact or vector_index_exists(session.connection()):
+            return plan
+        if not self._warned_unindexed:
+            log.warning("suggestions: the pgvector store holds %s vectors and no HNSW index, so every suggestion "
+                        "scans it exactly; 'peermatch rebuild-vectors' builds the index", stored)
+            self._warned_unindexed = True
+        return ScanPlan(exact=True, probe=passing <= PROBE_SHARE * stored)
 
     def unlisted_ceiling(self, listed: list[ListedPeer], limit: int, plan: ScanPlan) -> float:
         """The highest score a passing peer the list left out could have (-inf when it left nobody out).

@@ -105,15 +105,14 @@ def switch_to_staged(session: Session, model_id: str, encode: Encoder, vector_di
 def resize_vector_store(session: Session, dimension: int) -> int:
     """Make the pgvector store hold `dimension`-d vectors and refill it from the members (same transaction).
 
-    PostgreSQL changes the column type only on an empty table, and the HNSW index is rebuilt over the
-    refilled table; returns how many vectors the store holds.
+    PostgreSQL changes the column type only on an empty table, and the HNSW index, where the store keeps
+    one (`rebuild_vector_store`), is rebuilt over the refilled table; returns how many vectors the store holds.
     """
     connection = session.connection()
     if vector_store_dimension(connection, cached=False) != dimension:
         session.execute(text(f"DROP INDEX IF EXISTS {HNSW_INDEX}"))
         session.execute(text(f"DELETE FROM {VECTOR_TABLE}"))
         session.execute(text(f"ALTER TABLE {VECTOR_TABLE} ALTER COLUMN embedding TYPE vector({int(dimension)})"))
-        session.execute(text(f"CREATE INDEX {HNSW_INDEX} ON {VECTOR_TABLE} USING hnsw (embedding vector_cosine_ops)"))
         forget_vector_dimension(connection.engine)
     count = rebuild_vector_store(session)
     forget_vector_dimension(connection.engine)

@@ -1,8 +1,8 @@
 """The pgvector store (PostgreSQL with the vector extension): member vectors and filter columns in SQL.
 
 Migration 0002 creates two tables only where `CREATE EXTENSION vector` works, each with one row
-per live member with an embedding: `member_vectors` holds the vector (HNSW index, cosine) and is
-written only when a vector is new or changed (every write to it is an HNSW insertion);
+per live member with an embedding: `member_vectors` holds the vector and is written only when a
+vector is new or changed (while it has an HNSW index, every write to it is an HNSW insertion);
 `member_filters` holds copies of the columns the hard filters read, narrow so that counting
 them is cheap. Both are written in the flush that changes the member (so, like the in-process
 index, they see capacity used by pairings when the members are `touch`ed).
@@ -42,7 +42,12 @@ from matcher.store.pairings import active_pairing_counts
 from matcher.tag_words import tag_word
 
 VECTOR_TABLE, FILTER_TABLE = "member_vectors", "member_filters"
-HNSW_INDEX = "ix_member_vectors_embedding"   # created by migration 0002
+HNSW_INDEX = "ix_member_vectors_embedding"   # cosine; kept only for a store larger than EXACT_SCAN_STORED
+# Listed best bound first, an exact scan of the store beat HNSW at 100k members and was right where HNSW was
+# not at 1M (recall 1.0 against 0.76, README), so the retrieval scans exactly up to this size and the HNSW
+# index serves only larger stores. Below it the index would be dead weight: ~60% of a 1M store's setup,
+# and an insertion on every vector write. Migration 0013 drops it from stores this size or smaller.
+EXACT_SCAN_STORED = 1_000_000
 
 class Vector(UserDefinedType):
     """pgvector's ``vector(n)``, sent in its text form so the pgvector Python package stays optional."""
@@ -152,19 +157,37 @@ def _sync_vector_store(session: Session, _flush_context) -> None:
         write_vectors(session, rows, dimension, changed)
 
 
-def rebuild_vector_store(session: Session, batch_size: int = 5000, build_memory: str | None = None) -> int:
+def vector_index_exists(conn: Connection) -> bool:
+    """Whether the store has its HNSW index (`build_vector_index`)."""
+    return bool(conn.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": HNSW_INDEX}))
+
+
+def build_vector_index(session: Session, build_memory: str | None = None) -> None:
+    """Build the HNSW index over the whole store (one bulk build is far faster than a million inserts).
+
+    The build gets ``maintenance_work_mem`` `build_memory` (e.g. ``"4GB"``; by default 4 kB per vector,
+    so that the graph fits in memory) and one parallel worker (two processes: the machines this runs
+    on have few cores to share).
+    """
+    count = session.scalar(select(func.count()).select_from(member_vectors)) or 0
+    memory = build_memory or f"{max(64, 4 * count // 1024)}MB"
+    session.execute(text("SELECT set_config('maintenance_work_mem', :m, true), "
+                         "set_config('max_parallel_maintenance_workers', '1', true)"), {"m": memory})
+    session.execute(text(f"CREATE INDEX IF NOT EXISTS {HNSW_INDEX} ON {VECTOR_TABLE} "
+                         "USING hnsw (embedding vector_cosine_ops)"))
+
+
+def rebuild_vector_store(session: Session, batch_size: int = 5000, build_memory: str | None = None,
+                         index: bool | None = None) -> int:
     """Refill the pgvector store from the members table; returns how many vectors it holds.
 
-    The HNSW index, when there is one, is dropped first, the rows are written with ``COPY``
-    (vectors in pgvector's binary form) and the index is built again over the full table: one bulk
-    build is far faster than a million single inserts. The build gets ``maintenance_work_mem``
-    `build_memory` (e.g. ``"4GB"``; by default 4 kB per vector, so that the graph fits in memory)
-    and one parallel worker (two processes: the machines this runs on have few cores to share).
+    The HNSW index, when there is one, is dropped first and the rows are written with ``COPY``
+    (vectors in pgvector's binary form). The index is then built over the full table
+    (`build_vector_index`, with `build_memory`) when `index` says so, by default only when the store
+    holds more than `EXACT_SCAN_STORED` vectors: below that every suggestion scans exactly.
     """
     dimension = vector_store_dimension(session.connection(), cached=False)
-    indexed = session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": HNSW_INDEX})
-    if indexed:
-        session.execute(text(f"DROP INDEX {HNSW_INDEX}"))
+    session.execute(text(f"DROP INDEX IF EXISTS {HNSW_INDEX}"))
     session.execute(delete(member_vectors))
     session.execute(delete(member_filters))
     stmt = (select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))
@@ -175,11 +198,8 @@ def rebuild_vector_store(session: Session, batch_size: int = 5000, build_memory:
             if row not in session.dirty:
                 session.expunge(row)
     count = session.scalar(select(func.count()).select_from(member_vectors)) or 0
-    if indexed:
-        memory = build_memory or f"{max(64, 4 * count // 1024)}MB"
-        session.execute(text("SELECT set_config('maintenance_work_mem', :m, true), "
-                             "set_config('max_parallel_maintenance_workers', '1', true)"), {"m": memory})
-        session.execute(text(f"CREATE INDEX {HNSW_INDEX} ON member_vectors USING hnsw (embedding vector_cosine_ops)"))
+    if index or (index is None and count > EXACT_SCAN_STORED):
+        build_vector_index(session, build_memory)
     return count
 
 

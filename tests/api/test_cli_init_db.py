@@ -45,10 +45,12 @@ def test_rebuild_vectors_refills_the_pgvector_store_or_says_there_is_none(databa
     if engine.dialect.name == "sqlite":
         assert result.exit_code == 1 and "no pgvector store" in result.output
     else:
-        assert result.exit_code == 0 and "The pgvector store holds 3 members." in result.output
+        assert result.exit_code == 0 and "holds 3 members, without an HNSW index." in result.output
         with engine.connect() as conn:
             assert conn.scalar(text(f"SELECT count(*) FROM {FILTER_TABLE}")) == 3
-            # the HNSW index was dropped for the refill and built again over the full table
+        result = CliRunner().invoke(cli.main, ["rebuild-vectors", "--index"])
+        assert result.exit_code == 0 and "holds 3 members, with an HNSW index." in result.output
+        with engine.connect() as conn:   # built over the refilled table
             assert conn.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"),
                                {"n": HNSW_INDEX}).endswith("USING hnsw (embedding vector_cosine_ops)")
     engine.dispose()

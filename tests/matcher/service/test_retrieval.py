@@ -28,7 +28,13 @@ from matcher.store.vector_search import (
     vector_candidates,
     vector_filter_counts,
 )
-from matcher.store.vectors import HNSW_INDEX, member_filters, rebuild_vector_store
+from matcher.store.vectors import (
+    HNSW_INDEX,
+    build_vector_index,
+    member_filters,
+    rebuild_vector_store,
+    vector_index_exists,
+)
 from tests.api.helpers import store_fixture_members
 
 SQL_FILTERS = FILTERS[:-1]   # availability runs in SQL too, but only to the 64-minute words of its summary
@@ -60,6 +66,7 @@ def fixture_engine(postgres_server, embedder):
         session.add_all([SuggestionEvent(requester_id=rows[-1].id, suggested_id=r.id, config_digest="x")
                          for r in rows[::7] for _ in range(r.id % 3)])
         touch(session, *rows)
+        build_vector_index(session)   # a store this small keeps none; the tests that force HNSW scans need it
         session.commit()
     yield engine
     engine.dispose()
@@ -282,6 +289,28 @@ def test_the_iterative_hnsw_scan_lists_every_eligible_member_the_exact_scan_does
 
 
 @pytest.mark.postgres
+def test_a_store_without_its_hnsw_index_is_scanned_exactly_where_hnsw_was_planned(fixture_engine, caplog):
+    """A store that grew past `EXACT_SCAN_STORED` since its last rebuild has no HNSW index: where the plan
+    says HNSW the scan is exact instead (the same ranking), with one warning saying how to build it."""
+    config = MatchConfig()
+    chosen = retrievers(config, "hnsw")
+    caplog.set_level(logging.WARNING, logger="matcher.service.retrieval")
+    with Session(fixture_engine) as session:
+        exposure = exposure_lookup(session, config.exposure_window_hours)
+        indexed = chosen["pgvector"].rank(session, 1, 5, *exclusions_of(session, 1), exposure)
+        session.execute(text(f"DROP INDEX {HNSW_INDEX}"))   # in this transaction only: rolled back below
+        unindexed = [chosen["pgvector"].rank(session, member_id, 5, *exclusions_of(session, member_id), exposure)
+                     for member_id in (1, 2)]
+        expected = chosen["in-process"].rank(session, 1, 5, *exclusions_of(session, 1), exposure)
+        session.rollback()
+        assert vector_index_exists(session.connection())
+    assert indexed.extra["scan"].startswith("hnsw")
+    assert [ranking.extra["scan"] for ranking in unindexed] == ["exact", "exact"]
+    assert_same_ranking(expected, unindexed[0])
+    assert caplog.text.count("no HNSW index") == 1 and "'peermatch rebuild-vectors' builds" in caplog.text
+
+
+@pytest.mark.postgres
 def test_the_exact_list_is_the_same_whether_vectors_are_probed_by_key_or_read_in_a_join(fixture_engine):
     """Both access paths of the exact list give the same rows, bounds and order (the retriever picks one by
     the share of the store that passes)."""
@@ -358,17 +387,23 @@ def test_an_old_pgvector_is_refused_when_asked_for_and_passed_over_with_a_warnin
 @pytest.mark.postgres
 def test_a_copy_refill_of_the_store_writes_what_the_flush_hook_wrote(fixture_engine):
     """`rebuild_vector_store` (COPY, vectors in binary) leaves every filter column and vector as the
-    per-flush upserts left them, and the HNSW index built again. Runs last: it rewrites the store."""
+    per-flush upserts left them, and the HNSW index built again only when asked: a store this small
+    is scanned exactly. Runs last: it rewrites the store."""
     snapshot = text("SELECT f.*, vector_send(v.embedding) AS vector FROM member_filters f "
                     "JOIN member_vectors v USING (member_id) ORDER BY member_id")
     with Session(fixture_engine) as session:
         before = [tuple(row) for row in session.execute(snapshot)]
+        assert vector_index_exists(session.connection())
         assert rebuild_vector_store(session) == len(before) > 300
         session.commit()
         after = [tuple(row) for row in session.execute(snapshot)]
-        indexed = session.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": HNSW_INDEX})
+        unindexed = not vector_index_exists(session.connection())
+        assert rebuild_vector_store(session, index=True) == len(before)
+        session.commit()
+        indexed = session.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = :n"), {"n": HNSW_INDEX})
     assert after == before
-    assert indexed
+    assert unindexed
+    assert indexed.endswith("USING hnsw (embedding vector_cosine_ops)")
 
 
 def test_a_store_up_to_the_measured_size_is_scanned_exactly_and_a_larger_one_through_hnsw():
