@@ -270,7 +270,7 @@ class FilterSample:
         for part, weight in zip(parts, weights):
             for name, removed in part.removed(query, blocked, declined, summary).items():
                 counts[name] = counts.get(name, 0.0) + weight * float(np.count_nonzero(removed))
-        rounded = {name: int(round(n)) for name, n in counts.items()}
+        rounded = whole_counts(counts, self.total)
         return {k: v for k, v in rounded.items() if k != "passed"}, rounded["passed"]
 
     def removed(self, query: Member, blocked: set[int], declined: set[int],
@@ -302,6 +302,16 @@ class FilterSample:
         return FilterSample(self.total, self.member_ids[keep], self.roles[keep],
                             {code: mask[keep] for code, mask in self.languages.items()}, self.active[keep],
                             self.free_capacity[keep], self.summaries[keep], self.version, self.drawn_at)
+
+
+def whole_counts(counts: dict[str, float], total: int) -> dict[str, int]:
+    """`counts` (summing to `total`) rounded to whole numbers that still sum to `total` (largest remainders
+    round up): rounded one by one, a million members' estimates summed to 1,000,001, past the exact-scan limit."""
+    floors = {name: int(np.floor(n)) for name, n in counts.items()}
+    short = total - sum(floors.values())
+    for name in sorted(counts, key=lambda name: floors[name] - counts[name])[:max(short, 0)]:
+        floors[name] += 1
+    return floors
 
 
 def select_filters(table=member_filters):
