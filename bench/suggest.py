@@ -214,6 +214,8 @@ def print_table(rows: list[dict]) -> None:
                   r["warm_up_s"], r["request_peak_mb"], r["max_rss_mb"])
         print(" ".join(f"{value:>{width}}" for value, (_, width) in zip(values, COLUMNS)))
     for r in rows:
+        print(f"{r['members']} {r['retrieval']}: setup (rows, vectors, index) {r['build_s']} s")
+    for r in rows:
         if r["retrieval"] == "ann":
             print(f"ann at {r['members']}: graph built in {r['ann_build_s']} s, calibrated in {r['ann_calibrate_s']} s "
                   f"to {r['ann_candidates']} candidates (recall@10 {r['ann_calibrated_recall']} on sampled members); "
