@@ -12,6 +12,7 @@ from matcher.store.reembedding import other_models_stored, resize_vector_store
 from matcher.store.vector_search import pgvector_version
 from matcher.store.vectors import (
     EXACT_SCAN_STORED,
+    add_search_copy,
     forget_vector_dimension,
     rebuild_vector_store,
     stored_vector_dimension,
@@ -99,7 +100,10 @@ def rebuild_vectors(session: Session, build_memory: str | None = None, index: bo
     ------
     SetupError: the database has no pgvector store.
     """
-    if not vector_store_dimension(session.connection()):
+    if not add_search_copy(session.connection()):
+        raise SetupError("This database's pgvector has no halfvec: install pgvector 0.8.3 or newer, run "
+                         "'ALTER EXTENSION vector UPDATE;', then rebuild again; suggestions use the in-process index.")
+    if not vector_store_dimension(session.connection(), cached=False):
         raise SetupError("This database has no pgvector store (it needs PostgreSQL with the vector extension); "
                          "suggestions use the in-process index.")
     vectors = rebuild_vector_store(session, build_memory=build_memory, index=index)

@@ -57,10 +57,6 @@ LISTED_SLACK = 1e-5    # above the float32 difference between pgvector's and the
 # against 762 ms) but right (recall 1.0 against HNSW's 0.76), so up to 1M (EXACT_SCAN_STORED, where the
 # store keeps no HNSW index) it always scans exactly.
 EXACT_SCAN_PER_LISTED = 25
-# An exact list reads every vector through a hash join (cost ~ members) or probes each passing row's by its
-# key (cost ~ passing). At 100k (README) probing was faster up to ~20% passing (34 vs 56 ms at 3%), slower
-# above ~23% (149 vs 96 ms at 31%); PostgreSQL cannot tell, its estimate of the bit tests is 4x off.
-PROBE_SHARE = 0.2
 MAX_SCAN_TUPLES = 2_000_000   # rows an iterative HNSW scan may visit at most
 
 
@@ -138,11 +134,12 @@ class InProcessRetriever:
 
 
 class PgvectorRetriever:
-    """Ranks the nearest peers that pass every SQL filter, scoring them until the top k is certain.
+    """Ranks the peers that pass every SQL filter, scoring them until the top k is certain.
 
-    PostgreSQL lists candidates nearest first: through HNSW with an iterative scan sized from the
-    filters' selectivity, or an exact scan when few members pass them (`scan_plan`,
-    `matcher.store.vector_search`), each with a bound of its whole score; only the peers whose bound
+    PostgreSQL lists candidates best bound first from an exact scan (a store of up to
+    `EXACT_SCAN_STORED`, or few members passing), or nearest first through HNSW with an iterative
+    scan sized from the filters' selectivity (`scan_plan`, `matcher.store.vector_search`), each with
+    a bound of its whole score; only the peers whose bound
     can reach the top k are loaded and scored by `matcher.ranking.rank`. When the list is used up
     before the ranking is certain, a four times longer one is asked for, up to `MAX_LISTED` listed
     and `MAX_SCORED` scored (past that the ranking is marked ``certain=False``). `filtered_out`
@@ -208,8 +205,7 @@ class PgvectorRetriever:
 
     def scan_plan(self, passing: int, stored: int, limit: int) -> ScanPlan:
         """Exact when the store is small (`EXACT_SCAN_STORED`) or few members pass the filters
-        (`exact_below`, which overrides both; default `EXACT_SCAN_PER_LISTED` x `limit`), probing the
-        passing rows' vectors when at most `PROBE_SHARE` of the store passes; else HNSW,
+        (`exact_below`, which overrides both; default `EXACT_SCAN_PER_LISTED` x `limit`); else HNSW,
         visiting enough rows to find `limit` passing ones at the estimated selectivity (four times
         over, for the estimate's error)."""
         if self.exact_below is None:
@@ -217,7 +213,7 @@ class PgvectorRetriever:
         else:
             exact = passing <= self.exact_below
         if exact:
-            return ScanPlan(exact=True, probe=passing <= PROBE_SHARE * stored)
+            return ScanPlan(exact=True)
         share = max(passing / max(stored, 1), 1e-4)
         return ScanPlan(exact=False, ef_search=min(max(limit, 40), 1000),
                         max_scan_tuples=int(min(max(4 * limit / share, 20_000), MAX_SCAN_TUPLES)))
@@ -232,7 +228,7 @@ class PgvectorRetriever:
             log.warning("suggestions: the pgvector store holds %s vectors and no HNSW index, so every suggestion "
                         "scans it exactly; 'peermatch rebuild-vectors' builds the index", stored)
             self._warned_unindexed = True
-        return ScanPlan(exact=True, probe=passing <= PROBE_SHARE * stored)
+        return ScanPlan(exact=True)
 
     def unlisted_ceiling(self, listed: list[ListedPeer], limit: int, plan: ScanPlan) -> float:
         """The highest score a passing peer the list left out could have (-inf when it left nobody out).

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from matcher.store.members import store_embeddings, touch
 from matcher.store.models import MemberRow, StagedEmbedding
 from matcher.store.vectors import (
+    FILTER_TABLE,
     HNSW_INDEX,
     VECTOR_TABLE,
     forget_vector_dimension,
@@ -113,6 +114,8 @@ def resize_vector_store(session: Session, dimension: int) -> int:
         session.execute(text(f"DROP INDEX IF EXISTS {HNSW_INDEX}"))
         session.execute(text(f"DELETE FROM {VECTOR_TABLE}"))
         session.execute(text(f"ALTER TABLE {VECTOR_TABLE} ALTER COLUMN embedding TYPE vector({int(dimension)})"))
+        session.execute(text(f"UPDATE {FILTER_TABLE} SET search_vector = NULL"))   # refilled below
+        session.execute(text(f"ALTER TABLE {FILTER_TABLE} ALTER COLUMN search_vector TYPE halfvec({int(dimension)})"))
         forget_vector_dimension(connection.engine)
     count = rebuild_vector_store(session)
     forget_vector_dimension(connection.engine)

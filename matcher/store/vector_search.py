@@ -5,7 +5,9 @@ The hard filters run in SQL, availability included: the asking member's summary 
 a superset of who overlaps (the exact minutes are counted later by `matcher.ranking`). Each row
 listed carries `score_bound`, a bound of its whole score computed in SQL (similarity, the shared
 summary words, tag words). Then either an exact scan that lists the passing rows best bound first
-(so the few peers that can make the top k come first, whatever their similarity), or an HNSW scan
+(so the few peers that can make the top k come first, whatever their similarity), reading only
+`member_filters` with its half-precision vectors (`HALF_PRECISION_SLACK` keeps the bound above the
+full-precision score), or an HNSW scan of `member_vectors`
 with pgvector's iterative scan (``hnsw.iterative_scan = relaxed_order``, so a filtered-out row does
 not end the list early), nearest first. `FilterSample` estimates how many pass from a cached
 sample, so neither choosing the scan nor the answer's ``filtered_out`` reads every member.
@@ -43,12 +45,16 @@ from matcher.availability import SUMMARY_WORDS, signed_words
 from matcher.config import MatchConfig
 from matcher.profiles import ROLES, Member, roles_compatible
 from matcher.store.models import MemberRow
-from matcher.store.vectors import Vector, member_filters, member_vectors
+from matcher.store.vectors import HalfVector, Vector, member_filters, member_vectors
 from matcher.tag_words import TagWord, tag_word
 
 MIN_PGVECTOR = (0, 8, 3)   # iterative index scans (0.8.0) with the HNSW build and vacuum fixes of 0.8.1-0.8.3
 SAMPLE_ROWS = 4096          # members whose filter columns `FilterSample` keeps
 SAMPLE_SECONDS = 60.0       # a sample of a large store is re-drawn at most this often
+# float16 rounds each component within 2^-11 of itself, so the dot product of the two rounded vectors is
+# within ~2 x 2^-11 of the true one (relative to the norms) and each norm within 2^-11: the cosine moves by
+# at most ~4 x 2^-11 = 0.00195; pgvector's float32 sums add ~1e-5. The bound adds this to the similarity.
+HALF_PRECISION_SLACK = 2.5e-3
 
 
 def pgvector_version(session: Session) -> str | None:
@@ -106,15 +112,15 @@ class ScanPlan:
     HNSW (nearest first)."""
 
     exact: bool
-    probe: bool = False             # exact: each passing row's vector by its key, not every vector read
     ef_search: int = 40             # HNSW's list per step of the iterative scan (pgvector allows 1..1000)
     max_scan_tuples: int = 20_000   # rows the iterative scan may visit before it stops
 
 
 @dataclass(frozen=True)
 class ListedPeer:
-    """A peer the store listed: its cosine similarity, free capacity as the store saw it, and `bound`, at
-    least the whole score `ranking.rank` gives its pair with the asking member (`score_bound`)."""
+    """A peer the store listed: its cosine similarity (from the half-precision copy in an exact list),
+    free capacity as the store saw it, and `bound`, at least the whole score `ranking.rank` gives its
+    pair with the asking member (`score_bound`)."""
 
     member_id: int
     similarity: float
@@ -198,28 +204,29 @@ def vector_candidates(session: Session, query: Member, embedding: np.ndarray, bl
     """At most `limit` members passing every SQL filter, each with its similarity, free capacity and
     `score_bound`, best bound first.
 
-    Exactly, they are the `limit` best bounds of all (every passing row is read). Through HNSW
-    (iterative, relaxed order) they are about the nearest `limit`, and fewer when
-    `plan.max_scan_tuples` rows were visited first.
+    Exactly, they are the `limit` best bounds of all (every passing row of `member_filters` is read,
+    with its half-precision vector). Through HNSW (iterative, relaxed order) they are about the
+    nearest `limit`, and fewer when `plan.max_scan_tuples` rows were visited first.
     """
     v, f = member_vectors.c, member_filters.c
-    distance = v.embedding.op("<=>", return_type=Float)(
-        bindparam("query_vector", embedding, type_=Vector(embedding.size)))
     passing = not_(or_(*(removes for _, removes in sql_filters(query, blocked, declined, summary))))
     columns = [part.label(name) for name, part in bound_parts(query, summary, config).items()]
-    if plan.exact and plan.probe:   # a subquery per passing row: PostgreSQL cannot turn it into a hash join
-        probed = select(distance).where(v.member_id == f.member_id).scalar_subquery()
-        rows = select(f.member_id, probed.label("distance"), f.free_capacity, *columns).where(passing)
+    if plan.exact:
+        distance = f.search_vector.op("<=>", return_type=Float)(
+            cast(bindparam("query_vector", embedding, type_=Vector(embedding.size)), HalfVector(embedding.size)))
+        # OFFSET 0 keeps the parts computed once per row, not copied into every place the bound uses them
+        rows = select(f.member_id, distance.label("distance"), f.free_capacity, *columns).where(passing).offset(0)
+        slack = HALF_PRECISION_SLACK
     else:
+        distance = v.embedding.op("<=>", return_type=Float)(
+            bindparam("query_vector", embedding, type_=Vector(embedding.size)))
         rows = (select(v.member_id, distance.label("distance"), f.free_capacity, *columns)
-                .join(member_filters, f.member_id == v.member_id).where(passing))
-    # HNSW lists the nearest; for an exact list OFFSET 0 keeps the parts computed once per row, not
-    # copied into every place the bound uses them
-    rows = rows.order_by(distance).limit(limit) if not plan.exact else rows.offset(0)
+                .join(member_filters, f.member_id == v.member_id).where(passing).order_by(distance).limit(limit))
+        slack = 0.0
     parts = rows.subquery()
-    bound = score_bound(parts.c, 1.0 - parts.c.distance, config)
+    bound = score_bound(parts.c, 1.0 - parts.c.distance + slack, config)
     stmt = select(parts.c.member_id, parts.c.distance, parts.c.free_capacity, bound.label("bound"))
-    if plan.exact:   # (a member erased between the two tables' reads has no distance)
+    if plan.exact:   # (a row written before its vector has none)
         stmt = stmt.where(parts.c.distance.is_not(None)).order_by(bound.desc()).limit(limit)
     else:
         session.execute(text("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), "

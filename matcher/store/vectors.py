@@ -3,9 +3,10 @@
 Migration 0002 creates two tables only where `CREATE EXTENSION vector` works, each with one row
 per live member with an embedding: `member_vectors` holds the vector and is written only when a
 vector is new or changed (while it has an HNSW index, every write to it is an HNSW insertion);
-`member_filters` holds copies of the columns the hard filters read, narrow so that counting
-them is cheap. Both are written in the flush that changes the member (so, like the in-process
-index, they see capacity used by pairings when the members are `touch`ed).
+`member_filters` holds copies of the columns the hard filters read and, since migration 0014, a
+half-precision copy of the vector (`search_vector`), so that an exact list reads one table. Both
+are written in the flush that changes the member (so, like the in-process index, they see
+capacity used by pairings when the members are `touch`ed).
 """
 from __future__ import annotations
 
@@ -61,7 +62,21 @@ class Vector(UserDefinedType):
         return f"vector({self.dimension})"
 
     def bind_processor(self, dialect):
-        return lambda value: None if value is None else str(np.asarray(value, dtype=np.float32).tolist())
+        return lambda value: None if value is None else vector_text(value)
+
+
+class HalfVector(Vector):
+    """pgvector's ``halfvec(n)`` (float16; pgvector 0.7 and later), sent in the same text form."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw) -> str:
+        return f"halfvec({self.dimension})"
+
+
+def vector_text(value) -> str:
+    """pgvector's text form of a vector (``[0.1, -0.2, ...]``), for ``vector`` and ``halfvec`` alike."""
+    return str(np.asarray(value, dtype=np.float32).tolist())
 
 
 # all-MiniLM-L6-v2's 384 dimensions through the committed text adapter; other vectors stay in-process
@@ -87,23 +102,49 @@ member_filters = Table(
     Column("preferred_topic_bits", BigInteger, nullable=False, server_default="0"),
     Column("preferred_topic_count", SmallInteger, nullable=False, server_default="0"),
     Column("preferred_languages", ARRAY(String(16)), nullable=False, server_default="{}"),
+    # the vector in half precision, what an exact list reads (migration 0014); scoring reads member_vectors
+    Column("search_vector", HalfVector(VECTOR_DIMENSION)),
 )
 _vector_dimension: WeakKeyDictionary[Engine, int] = WeakKeyDictionary()
 
 
 def vector_store_dimension(conn: Connection, cached: bool = True) -> int:
-    """The dimension of the pgvector store, or 0 when there is none (SQLite, or no vector extension).
+    """The dimension of the pgvector store, or 0 when there is none (SQLite, no vector extension, or a
+    store without its half-precision copy: migrated under a pgvector without ``halfvec``).
 
     The answer is kept per engine; `create_schema` forgets it after migrating.
     """
     if cached and conn.engine in _vector_dimension:
         return _vector_dimension[conn.engine]
     dimension = 0
-    if conn.dialect.name == "postgresql" and inspect(conn).has_table(VECTOR_TABLE):
-        dimension = conn.scalar(text("SELECT atttypmod FROM pg_attribute WHERE attrelid = "
-                                     "CAST(:t AS regclass) AND attname = 'embedding'"), {"t": VECTOR_TABLE})
+    if conn.dialect.name == "postgresql" and inspect(conn).has_table(VECTOR_TABLE) and search_copy_exists(conn):
+        dimension = column_dimension(conn, VECTOR_TABLE, "embedding")
     _vector_dimension[conn.engine] = dimension
     return dimension
+
+
+def column_dimension(conn: Connection, table: str, column: str) -> int:
+    """The n of a ``vector(n)`` or ``halfvec(n)`` column."""
+    return conn.scalar(text("SELECT atttypmod FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+                            "AND attname = :c AND NOT attisdropped"), {"t": table, "c": column}) or 0
+
+
+def search_copy_exists(conn: Connection) -> bool:
+    """Whether `member_filters` has its half-precision copy of the vectors (migration 0014)."""
+    return column_dimension(conn, FILTER_TABLE, "search_vector") > 0
+
+
+def add_search_copy(conn: Connection) -> bool:
+    """Add the half-precision column to a store that lacks it (migrated under a pgvector without ``halfvec``,
+    since upgraded; `rebuild_vector_store` fills it); False when this pgvector still has no ``halfvec``."""
+    if conn.dialect.name != "postgresql" or not inspect(conn).has_table(FILTER_TABLE) or search_copy_exists(conn):
+        return True
+    if not conn.scalar(text("SELECT to_regtype('halfvec') IS NOT NULL")):
+        return False
+    dimension = column_dimension(conn, VECTOR_TABLE, "embedding")
+    conn.execute(text(f"ALTER TABLE {FILTER_TABLE} ADD COLUMN search_vector halfvec({int(dimension)})"))
+    forget_vector_dimension(conn.engine)
+    return True
 
 
 def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vectors_too: set[int]) -> None:
@@ -121,7 +162,7 @@ def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vecto
             drop.append(row.id)
             continue
         member = to_profile(row, counts.get(row.id, 0))
-        filters.append({"member_id": row.id, **filter_values(member)})
+        filters.append({"member_id": row.id, **filter_values(member), "search_vector": vector})
         if row.id in vectors_too:
             vectors.append({"member_id": row.id, "embedding": vector})
     conn = session.connection()
@@ -137,7 +178,7 @@ def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vecto
 
 
 def filter_values(member: Member) -> dict:
-    """The `member_filters` columns of one member (all but its id)."""
+    """The `member_filters` columns of one member (all but its id and its vector)."""
     words = signed_words(any_week_summary(member.availability, member.timezone))
     topics, preferred = tag_word(member.topics), tag_word(member.preferred_topics)
     return {"role": member.role, "languages": list(member.languages),
@@ -230,8 +271,9 @@ def copy_vector_store(session: Session, rows: list[MemberRow], dimension: int) -
         copy.write(_COPY_HEADER + tuples.tobytes() + b"\xff\xff")
     columns = ["member_id", *(c.name for c in member_filters.c if c.name != "member_id")]
     with cursor.copy(f"COPY {FILTER_TABLE} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row, _ in pairs:
-            values = {"member_id": row.id, **filter_values(to_profile(row, counts.get(row.id, 0)))}
+        for row, vector in pairs:
+            values = {"member_id": row.id, **filter_values(to_profile(row, counts.get(row.id, 0))),
+                      "search_vector": vector_text(vector)}
             copy.write_row([values[name] for name in columns])
 
 

@@ -286,3 +286,41 @@ def test_migration_0013_keeps_the_hnsw_index_only_on_a_store_large_enough_to_use
         remade = vector_index_exists(conn)
     assert made and dropped and remade
     engine.dispose()
+
+
+def test_migration_0014_copies_each_stored_vector_in_half_precision_and_a_rebuild_adds_a_missing_copy(database_url):
+    """Vectors stored before 0014 get their halfvec copy in `member_filters`. A store without one (migrated
+    under a pgvector without halfvec) is not used, and `peermatch rebuild-vectors` adds and fills it."""
+    from matcher.service.database import rebuild_vectors
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the pgvector store is PostgreSQL's")
+    engine = make_engine(database_url)
+    migrate_to(engine, "0013")
+    vector = "[" + ",".join(f"{0.01 * (i % 7) - 0.03:.2f}" for i in range(432)) + "]"
+    with engine.begin() as conn:
+        conn.execute(OLD_MEMBER, {"id": 1, "narrative": "x", "embedding": None})
+        conn.execute(text(f"INSERT INTO {FILTER_TABLE} (member_id, role, languages, active, free_capacity) "
+                          "VALUES (1, 'seeker', '{en}', true, 1)"))
+        conn.execute(text(f"INSERT INTO {VECTOR_TABLE} (member_id, embedding) VALUES (1, :v)"), {"v": vector})
+    migrate_to(engine, "head")
+    with engine.connect() as conn:
+        copied = conn.scalar(text(f"SELECT f.search_vector::text = v.embedding::halfvec::text FROM {FILTER_TABLE} f "
+                                  f"JOIN {VECTOR_TABLE} v USING (member_id)"))
+        assert vector_store_dimension(conn, cached=False) == 432
+    with engine.begin() as conn:   # what a pgvector without halfvec is left with
+        conn.execute(text(f"ALTER TABLE {FILTER_TABLE} DROP COLUMN search_vector"))
+        unused = vector_store_dimension(conn, cached=False) == 0
+        conn.execute(text("UPDATE members SET embedding = :e WHERE id = 1"),
+                     {"e": np.full(384, 0.05, dtype=np.float32).tobytes()})
+    with Session(engine) as session:
+        rebuilt = rebuild_vectors(session)
+        session.commit()
+    with engine.connect() as conn:
+        filled = conn.scalar(text(f"SELECT count(search_vector) FROM {FILTER_TABLE}"))
+        assert vector_store_dimension(conn, cached=False) == 432
+    migrate_to(engine, "0013", down=True)
+    with engine.connect() as conn:
+        assert "search_vector" not in {c["name"] for c in inspect(conn).get_columns(FILTER_TABLE)}
+    assert copied and unused and rebuilt.vectors == 1 and filled == 1
+    engine.dispose()
