@@ -139,12 +139,12 @@ class PgvectorRetriever:
     PostgreSQL lists candidates best bound first from an exact scan (a store of up to
     `EXACT_SCAN_STORED`, or few members passing), or nearest first through HNSW with an iterative
     scan sized from the filters' selectivity (`scan_plan`, `matcher.store.vector_search`), each with
-    a bound of its whole score; only the peers whose bound
-    can reach the top k are loaded and scored by `matcher.ranking.rank`. When the list is used up
-    before the ranking is certain, a four times longer one is asked for, up to `MAX_LISTED` listed
-    and `MAX_SCORED` scored (past that the ranking is marked ``certain=False``). `filtered_out`
-    is estimated from a sample of the store cached per index version (exact with `counts`, one
-    pass over every member); `availability` adds the exact minute check over the peers scored.
+    a bound of its whole score; only the peers whose bound can reach the top k are loaded and scored
+    by `matcher.ranking.rank`. When the list is used up before the ranking is certain, a four times
+    longer one is asked for, up to `MAX_LISTED` listed and `MAX_SCORED` scored (past that the
+    ranking is marked ``certain=False``). `filtered_out` is estimated from a sample of the store
+    cached per index version (exact with `counts`, one pass over every member); `availability`
+    adds the exact minute check over the peers scored.
     """
 
     name = "pgvector"
