@@ -34,7 +34,6 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    tablesample,
     text,
 )
 from sqlalchemy.dialects.postgresql import BIT
@@ -344,12 +343,20 @@ def load_rows(session: Session, stmt, total: int | None = None) -> FilterSample:
 def draw_filter_sample(session: Session, rows: int = SAMPLE_ROWS, version: int = -1,
                        seed: int | None = None) -> FilterSample:
     """A `FilterSample` of about `rows` members (every member when the store holds fewer than twice that);
-    `seed` makes the draw repeatable."""
-    total = session.scalar(select(func.count()).select_from(member_filters)) or 0
-    table = (member_filters if total <= 2 * rows
-             else tablesample(member_filters, func.bernoulli(100.0 * rows / total),
-                         seed=None if seed is None else literal_column(str(int(seed)))))
-    sample = load_rows(session, select_filters(table), total)
+    `seed` makes the draw repeatable.
+
+    Members are drawn by id: ids picked uniformly from the store's range and looked up by primary key,
+    so every stored member is as likely to be drawn and only their pages are read. (A Bernoulli
+    ``TABLESAMPLE`` reads every page: 530-800 ms at 1M members once the rows held their halfvec copy.)
+    """
+    f = member_filters.c
+    total, low, high = session.execute(select(func.count(), func.min(f.member_id), func.max(f.member_id))).one()
+    if not total or total <= 2 * rows:
+        sample = load_rows(session, select_filters(), total or 0)
+    else:
+        span = high - low + 1
+        ids = np.random.default_rng(seed).choice(span, size=min(span, rows * span // total), replace=False) + low
+        sample = load_rows(session, select_filters().where(f.member_id.in_(ids.tolist())), total)
     sample.version = version
     return sample
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 
+import numpy as np
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -359,6 +360,9 @@ def test_estimated_counts_match_exact_ones_on_a_whole_sample_and_come_close_on_a
         whole = draw_filter_sample(session)
         part = draw_filter_sample(session, rows=60, seed=3)
         assert whole.complete and not part.complete and 0 < part.member_ids.size < 364
+        assert np.array_equal(draw_filter_sample(session, rows=60, seed=3).member_ids, part.member_ids)   # repeatable
+        drawn = part.member_ids.tolist()
+        assert len(set(drawn)) == len(drawn) and set(drawn) <= set(whole.member_ids.tolist())
         for member_id in (1, 50, 200):
             query = profile_of(session, session.get(MemberRow, member_id))
             blocked, declined = exclusions_of(session, member_id)
