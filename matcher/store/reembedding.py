@@ -114,7 +114,7 @@ def resize_vector_store(session: Session, dimension: int) -> int:
         session.execute(text(f"DROP INDEX IF EXISTS {HNSW_INDEX}"))
         session.execute(text(f"DELETE FROM {VECTOR_TABLE}"))
         session.execute(text(f"ALTER TABLE {VECTOR_TABLE} ALTER COLUMN embedding TYPE vector({int(dimension)})"))
-        session.execute(text(f"UPDATE {FILTER_TABLE} SET search_vector = NULL"))   # refilled below
+        session.execute(text(f"DELETE FROM {FILTER_TABLE}"))   # refilled below, as the vectors are
         session.execute(text(f"ALTER TABLE {FILTER_TABLE} ALTER COLUMN search_vector TYPE halfvec({int(dimension)})"))
         forget_vector_dimension(connection.engine)
     count = rebuild_vector_store(session)
