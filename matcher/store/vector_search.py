@@ -210,15 +210,14 @@ def vector_candidates(session: Session, query: Member, embedding: np.ndarray, bl
     v, f = member_vectors.c, member_filters.c
     passing = not_(or_(*(removes for _, removes in sql_filters(query, blocked, declined, summary))))
     columns = [part.label(name) for name, part in bound_parts(query, summary, config).items()]
+    query_vector = bindparam("query_vector", embedding, type_=Vector(embedding.size))
     if plan.exact:
-        distance = f.search_vector.op("<=>", return_type=Float)(
-            cast(bindparam("query_vector", embedding, type_=Vector(embedding.size)), HalfVector(embedding.size)))
+        distance = f.search_vector.op("<=>", return_type=Float)(cast(query_vector, HalfVector(embedding.size)))
         # OFFSET 0 keeps the parts computed once per row, not copied into every place the bound uses them
         rows = select(f.member_id, distance.label("distance"), f.free_capacity, *columns).where(passing).offset(0)
         slack = HALF_PRECISION_SLACK
     else:
-        distance = v.embedding.op("<=>", return_type=Float)(
-            bindparam("query_vector", embedding, type_=Vector(embedding.size)))
+        distance = v.embedding.op("<=>", return_type=Float)(query_vector)
         rows = (select(v.member_id, distance.label("distance"), f.free_capacity, *columns)
                 .join(member_filters, f.member_id == v.member_id).where(passing).order_by(distance).limit(limit))
         slack = 0.0
