@@ -87,8 +87,9 @@ def build_services(database: Database, *, embedder: Embedder | None = None, conf
     safety = SafetyScreen(embedder, SafetyConfig.load(safety_path) if safety_path else None)
     dimension = service_dimension(embedder.model_id, embedder.dimension)
     wanted = retrieval or os.environ.get("PEERMATCH_RETRIEVAL")
-    chosen = choose_retrieval(database.dialect, database.fit_vector_store(dimension, embedder.model_id), dimension,
-                              wanted, database.pgvector_version())
+    stored = database.fit_vector_store(dimension, embedder.model_id)
+    foreign = database.foreign_vectors(embedder.model_id, embedder.dimension) if stored == dimension else None
+    chosen = choose_retrieval(database.dialect, stored, dimension, wanted, database.pgvector_version(), foreign)
     state = IndexState(dimension, config, None, ann_calibration, embedder.model_id)
     pgvector = PgvectorRetriever(config, dimension, embedder.model_id)
     in_process = InProcessRetriever(state, config)

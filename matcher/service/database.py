@@ -14,11 +14,15 @@ from matcher.store.vectors import (
     EXACT_SCAN_STORED,
     add_search_copy,
     forget_vector_dimension,
+    holds_vectors_of,
     rebuild_vector_store,
+    record_vector_makers,
     stored_vector_dimension,
     vector_index_exists,
+    vector_maker,
     vector_store_dimension,
 )
+from matcher.text.adapter import service_fingerprint
 
 __all__ = ["DEFAULT_DATABASE_URL", "EXACT_SCAN_STORED", "Database", "RebuiltStore", "rebuild_vectors"]
 
@@ -74,6 +78,25 @@ class Database:
             return None
         with self.session() as session:
             return pgvector_version(session)
+
+    def foreign_vectors(self, model_id: str, dimension: int) -> str | None:
+        """Why the pgvector store's vectors of `model_id` (`dimension`-d embeddings) are not this process's to
+        rank, or None when they are (recorded as made by this adapter, or none stored yet: then recorded now)."""
+        made_by = service_fingerprint(model_id, dimension)
+        with self.session() as session:
+            conn = session.connection()
+            recorded = vector_maker(conn, model_id)
+            if recorded == made_by:
+                return None
+            if recorded is None and not holds_vectors_of(conn, model_id):
+                record_vector_makers(conn, {model_id: made_by})
+                session.commit()
+                return None
+        if recorded is None:
+            return (f"the pgvector store's vectors of {model_id} were stored before peermatch recorded which text "
+                    f"adapter made them")
+        return (f"the pgvector store's vectors of {model_id} were made by {recorded}, and this process makes "
+                f"{made_by} (another text adapter: a new release's, or PEERMATCH_TEXT_ADAPTER)")
 
     def purge_erased(self) -> list[str]:
         """Rewrite the tables erasure touches so erased words leave the files too (`store.erasure.purge_erased`)."""

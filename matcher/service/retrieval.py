@@ -75,9 +75,10 @@ class Retriever(Protocol):
 
 
 def choose_retrieval(dialect: str, stored_dimension: int, dimension: int, wanted: str | None = None,
-                     pgvector_version: str | None = None) -> str:
-    """`wanted`, or pgvector when the database has a vector store of this dimension and a pgvector new
-    enough (`MIN_PGVECTOR`); logs the choice. `choose_by_measurement` may still pick in-process later.
+                     pgvector_version: str | None = None, foreign: str | None = None) -> str:
+    """`wanted`, or pgvector when the database has a vector store of this dimension, a pgvector new
+    enough (`MIN_PGVECTOR`) and no `foreign` reason (`Database.foreign_vectors`: its vectors were made
+    by another text adapter); logs the choice. `choose_by_measurement` may still pick in-process later.
 
     Raises
     ------
@@ -92,6 +93,12 @@ def choose_retrieval(dialect: str, stored_dimension: int, dimension: int, wanted
                   f"{'.'.join(map(str, MIN_PGVECTOR))} or newer (iterative index scans; the HNSW build and vacuum "
                   f"fixes of 0.8.1-0.8.3): install a newer pgvector on the server and run "
                   f"'ALTER EXTENSION vector UPDATE;' in this database, or set PEERMATCH_RETRIEVAL=in-process")
+        if wanted == "pgvector":
+            raise SetupError(f"pgvector retrieval refused: {advice}.")
+        log.warning("suggestions: candidates retrieved from the in-process index, because %s", advice)
+        return "in-process"
+    if stored_dimension == dimension and foreign and wanted != "in-process":
+        advice = f"{foreign}: 'peermatch rebuild-vectors' remakes them, or set PEERMATCH_RETRIEVAL=in-process"
         if wanted == "pgvector":
             raise SetupError(f"pgvector retrieval refused: {advice}.")
         log.warning("suggestions: candidates retrieved from the in-process index, because %s", advice)

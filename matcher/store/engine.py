@@ -18,7 +18,13 @@ from sqlalchemy import create_engine, event, insert, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from matcher.store.models import Base, IndexVersion, MemberRow
-from matcher.store.vectors import FILTER_TABLE, VECTOR_TABLE, fill_vector_store, forget_vector_dimension
+from matcher.store.vectors import (
+    FILTER_TABLE,
+    MAKER_TABLE,
+    VECTOR_TABLE,
+    fill_vector_store,
+    forget_vector_dimension,
+)
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +159,7 @@ def _adopt_unversioned(conn: Connection, config: Config) -> None:
 
 def include_in_migrations(name: str | None, type_: str, _parent_names: Any) -> bool:
     """Autogenerate compares the ORM models only: the optional pgvector tables have their own migration."""
-    return not (type_ == "table" and name in (VECTOR_TABLE, FILTER_TABLE))
+    return not (type_ == "table" and name in (VECTOR_TABLE, FILTER_TABLE, MAKER_TABLE))
 
 
 def schema_differences(conn: Connection) -> list:

@@ -6,10 +6,13 @@ vector is new or changed (while it has an HNSW index, every write to it is an HN
 `member_filters` holds copies of the columns the hard filters read and, since migration 0014, a
 half-precision copy of the vector (`search_vector`), so that an exact list reads one table. Both
 are written in the flush that changes the member (so, like the in-process index, they see
-capacity used by pairings when the members are `touch`ed).
+capacity used by pairings when the members are `touch`ed). Since migration 0015, `vector_makers`
+records what made each model's vectors (the text adapter's fingerprint), so that a store filled
+under another adapter is never ranked as if it were this one's.
 """
 from __future__ import annotations
 
+import logging
 from weakref import WeakKeyDictionary
 
 import numpy as np
@@ -41,8 +44,11 @@ from matcher.store.members import service_vectors_of, to_profile
 from matcher.store.models import MemberRow
 from matcher.store.pairings import active_pairing_counts
 from matcher.tag_words import tag_word
+from matcher.text.adapter import service_fingerprint
 
-VECTOR_TABLE, FILTER_TABLE = "member_vectors", "member_filters"
+log = logging.getLogger(__name__)
+
+VECTOR_TABLE, FILTER_TABLE, MAKER_TABLE = "member_vectors", "member_filters", "vector_makers"
 HNSW_INDEX = "ix_member_vectors_embedding"   # cosine; kept only for a store larger than EXACT_SCAN_STORED
 # Listed best bound first, an exact scan of the store beat HNSW at 100k members and was right where HNSW was
 # not at 1M (recall 1.0 against 0.76, README), so the retrieval scans exactly up to this size and the HNSW
@@ -105,7 +111,15 @@ member_filters = Table(
     # the vector in half precision, what an exact list reads (migration 0014); scoring reads member_vectors
     Column("search_vector", HalfVector(VECTOR_DIMENSION)),
 )
+# what made each model's stored vectors (`text.adapter.service_fingerprint`), migration 0015: vectors of
+# another adapter would rank in another space, so start-up refuses a store whose maker is not its own
+vector_makers = Table(
+    MAKER_TABLE, _store,
+    Column("model_id", String(200), primary_key=True),
+    Column("made_by", String(80), nullable=False),
+)
 _vector_dimension: WeakKeyDictionary[Engine, int] = WeakKeyDictionary()
+_makers_checked: WeakKeyDictionary[Engine, set[str]] = WeakKeyDictionary()
 
 
 def vector_store_dimension(conn: Connection, cached: bool = True) -> int:
@@ -166,6 +180,8 @@ def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vecto
         if row.id in vectors_too:
             vectors.append({"member_id": row.id, "embedding": vector})
     conn = session.connection()
+    written = [row for row in live if row.id in vectors_too and vector_of[row.id].size == dimension]
+    check_makers(conn, makers_of(written), [row.id for row in written])
     for table in (member_vectors, member_filters):
         if drop:
             conn.execute(delete(table).where(table.c.member_id.in_(drop)))
@@ -175,6 +191,53 @@ def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vecto
             conn.execute(stmt.on_conflict_do_update(
                 index_elements=[table.c.member_id],
                 set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "member_id"}), values)
+
+
+def makers_of(rows) -> dict[str, str]:
+    """The `service_fingerprint` of each model among `rows` (members with an embedding), by model id."""
+    return {row.embedding_model or "": service_fingerprint(row.embedding_model, len(row.embedding) // 4)
+            for row in rows}
+
+
+def vector_maker(conn: Connection, model_id: str) -> str | None:
+    """What made the stored vectors of `model_id`'s members, or None where nothing was recorded."""
+    return conn.scalar(select(vector_makers.c.made_by).where(vector_makers.c.model_id == model_id))
+
+
+def holds_vectors_of(conn: Connection, model_id: str, besides: list[int] | None = None) -> bool:
+    """Whether the store holds a vector of a member embedded by `model_id` (other than those in `besides`)."""
+    stmt = (select(member_vectors.c.member_id).join(MemberRow, MemberRow.id == member_vectors.c.member_id)
+            .where(func.coalesce(MemberRow.embedding_model, "") == model_id).limit(1))
+    if besides:
+        stmt = stmt.where(member_vectors.c.member_id.not_in(besides))
+    return conn.scalar(stmt) is not None
+
+
+def record_vector_makers(conn: Connection, makers: dict[str, str]) -> None:
+    """Record (or replace) what made each model's stored vectors."""
+    if makers:
+        stmt = pg_insert(vector_makers)
+        conn.execute(stmt.on_conflict_do_update(index_elements=[vector_makers.c.model_id],
+                                                set_={"made_by": stmt.excluded.made_by}),
+                     [{"model_id": model, "made_by": made_by} for model, made_by in makers.items()])
+    _makers_checked.setdefault(conn.engine, set()).update(makers)
+
+
+def check_makers(conn: Connection, makers: dict[str, str], writing: list[int]) -> None:
+    """Once per engine and model: record the maker of a model's first stored vectors (those in `writing`,
+    where the store held none before), and warn when this process makes vectors another maker's store holds."""
+    checked = _makers_checked.setdefault(conn.engine, set())
+    for model, made_by in makers.items():
+        if model in checked:
+            continue
+        recorded = vector_maker(conn, model)
+        if recorded is None and not holds_vectors_of(conn, model, writing):
+            record_vector_makers(conn, {model: made_by})
+        elif recorded != made_by:
+            log.warning("vector store: this process makes the vectors of %s with %s, the store's were made by %s; "
+                        "'peermatch rebuild-vectors' remakes them all", model or "members", made_by,
+                        recorded or "an unrecorded adapter")
+        checked.add(model)
 
 
 def filter_values(member: Member) -> dict:
@@ -223,21 +286,25 @@ def rebuild_vector_store(session: Session, batch_size: int = 5000, build_memory:
     """Refill the pgvector store from the members table; returns how many vectors it holds.
 
     The HNSW index, when there is one, is dropped first and the rows are written with ``COPY``
-    (vectors in pgvector's binary form). The index is then built over the full table
-    (`build_vector_index`, with `build_memory`) when `index` says so, by default only when the store
-    holds more than `EXACT_SCAN_STORED` vectors: below that every suggestion scans exactly.
+    (vectors in pgvector's binary form), and what made each model's vectors is recorded anew
+    (`vector_makers`). The index is then built over the full table (`build_vector_index`, with
+    `build_memory`) when `index` says so, by default only when the store holds more than
+    `EXACT_SCAN_STORED` vectors: below that every suggestion scans exactly.
     """
     dimension = vector_store_dimension(session.connection(), cached=False)
     session.execute(text(f"DROP INDEX IF EXISTS {HNSW_INDEX}"))
     session.execute(delete(member_vectors))
     session.execute(delete(member_filters))
+    session.execute(delete(vector_makers))
     stmt = (select(MemberRow).where(MemberRow.deleted_at.is_(None), MemberRow.embedding.is_not(None))
             .order_by(MemberRow.id).execution_options(yield_per=batch_size))
+    makers: dict[str, str] = {}
     for rows in session.scalars(stmt).partitions():
-        copy_vector_store(session, list(rows), dimension)
+        makers.update(copy_vector_store(session, list(rows), dimension))
         for row in rows:   # written: a million members never sit in the session at once
             if row not in session.dirty:
                 session.expunge(row)
+    record_vector_makers(session.connection(), makers)
     count = session.scalar(select(func.count()).select_from(member_vectors)) or 0
     if index or (index is None and count > EXACT_SCAN_STORED):
         build_vector_index(session, build_memory)
@@ -247,19 +314,20 @@ def rebuild_vector_store(session: Session, batch_size: int = 5000, build_memory:
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)   # binary COPY signature, flags, header extension length
 
 
-def copy_vector_store(session: Session, rows: list[MemberRow], dimension: int) -> None:
+def copy_vector_store(session: Session, rows: list[MemberRow], dimension: int) -> dict[str, str]:
     """Append `rows` (members not in the store yet) to both store tables with ``COPY``.
 
     Vectors go in binary (``vector_recv``'s form: int16 dimension, int16 0, big-endian float4), the
     filter columns as text rows into a temporary table, from which one ``INSERT ... SELECT`` adds them
     with the half-precision copy cast from `member_vectors` in SQL (as text, formatting the vectors
-    in Python took ~280 s a million); members without a vector of `dimension` are left out.
+    in Python took ~280 s a million); members without a vector of `dimension` are left out. Returns
+    `makers_of` the members written.
     """
     counts = active_pairing_counts(session, [row.id for row in rows])
     live = [row for row in rows if row.deleted_at is None and row.embedding is not None]
     pairs = [(row, vector) for row, vector in zip(live, service_vectors_of(live)) if vector.size == dimension]
     if not pairs:
-        return
+        return {}
     ids = np.array([row.id for row, _ in pairs], dtype=">i4")
     tuples = np.zeros(len(pairs), dtype=[("fields", ">i2"), ("id_size", ">i4"), ("id", ">i4"), ("size", ">i4"),
                                          ("dim", ">i2"), ("unused", ">i2"), ("vector", ">f4", (dimension,))])
@@ -282,6 +350,7 @@ def copy_vector_store(session: Session, rows: list[MemberRow], dimension: int) -
                    f"SELECT {', '.join(f'c.{name}' for name in columns)}, v.embedding::halfvec "
                    f"FROM copied_filters c JOIN {VECTOR_TABLE} v USING (member_id)")
     cursor.execute("TRUNCATE copied_filters")
+    return makers_of([row for row, _ in pairs])
 
 
 def forget_vector_dimension(engine: Engine) -> None:

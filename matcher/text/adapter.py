@@ -94,6 +94,16 @@ class TextAdapter:
             parts.append(self.probability_weight * normalise_rows(self.probabilities(unit.astype(np.float64))))
         return normalise_rows(np.hstack(parts))
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """``adapter:`` and 16 hex digits of a SHA-256 over everything `apply` reads: equal only for
+        adapters that make the same vectors."""
+        digest = hashlib.sha256(json.dumps([self.model_id, self.lda_weight, self.probability_weight]).encode())
+        for array in (self.mean, self.projection, self.classifier_coef, self.classifier_intercept):
+            if array is not None:
+                digest.update(np.ascontiguousarray(array, dtype="<f8").tobytes())
+        return f"adapter:{digest.hexdigest()[:16]}"
+
     def trained_on(self, texts: Iterable[str]) -> np.ndarray:
         """A boolean mask: True for each text that was a training row of this adapter."""
         hashes = np.array([short_hash(t) for t in texts], dtype=np.uint64)
@@ -160,6 +170,13 @@ def service_vectors(embeddings: np.ndarray, model_id: str | None) -> np.ndarray:
     X = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
     adapter = service_adapter(model_id, X.shape[1])
     return adapter.apply(X) if adapter is not None else normalise_rows(X)
+
+
+def service_fingerprint(model_id: str | None, dimension: int) -> str:
+    """What makes this model's service vectors: the adapter's `TextAdapter.fingerprint`, or ``plain``
+    (normalised embeddings). Vectors stored under one fingerprint are never ranked under another."""
+    adapter = service_adapter(model_id, dimension)
+    return adapter.fingerprint if adapter is not None else "plain"
 
 
 def service_dimension(model_id: str | None, dimension: int) -> int:

@@ -1,13 +1,21 @@
 """The app's retrieval: chosen and logged at start-up, and a pgvector store that follows every member write."""
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import replace
 
+import numpy as np
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
-from api import create_app
-from matcher.store.vectors import FILTER_TABLE, VECTOR_TABLE
+from api import cli, create_app
+from matcher.store.keys import create_api_key
+from matcher.store.models import MemberRow
+from matcher.store.vectors import FILTER_TABLE, MAKER_TABLE, VECTOR_TABLE
+from matcher.text.adapter import ADAPTER_ENV, DEFAULT_ADAPTER_PATH, TextAdapter, service_fingerprint
 from tests.api.helpers import create
 
 
@@ -18,6 +26,21 @@ def stored(app, member_id: int) -> tuple | None:
                                 f"FROM {FILTER_TABLE} f JOIN {VECTOR_TABLE} v USING (member_id) "
                                 "WHERE member_id = :id"), {"id": member_id}).one_or_none()
     return None if row is None else tuple(row)
+
+
+def key_header(app, role: str) -> dict:
+    with Session(app.extensions["db_engine"]) as session:
+        _, key = create_api_key(session, role, f"test-{role}")
+        session.commit()
+    return {"Authorization": f"Bearer {key}"}
+
+
+def onboarding_key(app) -> dict:
+    return key_header(app, "onboarding")
+
+
+def coordinator_key(app) -> dict:
+    return key_header(app, "coordinator")
 
 
 def test_the_vector_store_follows_every_member_write(app, client, keys, member_body):
@@ -106,3 +129,77 @@ def test_an_old_pgvector_stops_a_pgvector_start_and_is_passed_over_otherwise(dat
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
     assert app.extensions["services"].retrieval == "in-process"
     app.extensions["db_engine"].dispose()
+
+
+def test_a_store_another_text_adapter_made_is_not_ranked_until_rebuilt(database_url, embedder, member_body,
+                                                                      monkeypatch, tmp_path, caplog):
+    """Vectors made by one adapter are never ranked against another's: start-up passes over (or, asked for
+    pgvector, refuses) a store whose recorded maker is not its own, and `rebuild-vectors` remakes it."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pgvector lives in PostgreSQL")
+    first = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
+    engine = first.extensions["db_engine"]
+    with engine.connect() as conn:   # an empty store takes the maker of the first process to start on it
+        assert conn.execute(text(f"SELECT model_id, made_by FROM {MAKER_TABLE}")).all() == [
+            (embedder.model_id, service_fingerprint(embedder.model_id, embedder.dimension))]
+    client, h = first.test_client(), onboarding_key(first)
+    ids = [create(client, h, member_body(role=("seeker", "supporter")[i % 2], display_name=f"M{i}"))["id"]
+           for i in range(4)]
+    first.extensions["db_engine"].dispose()
+
+    other = replace(TextAdapter.load(DEFAULT_ADAPTER_PATH), lda_weight=0.0)   # another space, same 432 dimensions
+    other.save(tmp_path / "other.npz")
+    monkeypatch.setenv(ADAPTER_ENV, str(tmp_path / "other.npz"))
+    made_by = TextAdapter.load(tmp_path / "other.npz").fingerprint
+    with pytest.raises(SystemExit, match=rf"pgvector retrieval refused: the pgvector store's vectors of "
+                                         rf"{embedder.model_id} were made by adapter:\w+, and this process makes "
+                                         rf"{made_by} .*'peermatch rebuild-vectors' remakes them"):
+        create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder, "RETRIEVAL": "pgvector"})
+    caplog.set_level(logging.WARNING)
+    passed_over = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
+    assert passed_over.extensions["services"].retrieval == "in-process"
+    assert any("candidates retrieved from the in-process index, because the pgvector store's vectors" in r.getMessage()
+               for r in caplog.records)
+    client = passed_over.test_client()
+    create(client, onboarding_key(passed_over), member_body(display_name="Written under the other adapter"))
+    assert any(f"this process makes the vectors of {embedder.model_id} with {made_by}" in r.getMessage()
+               for r in caplog.records)
+    passed_over.extensions["db_engine"].dispose()
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert CliRunner().invoke(cli.main, ["rebuild-vectors"]).exit_code == 0
+    rebuilt = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
+    assert rebuilt.extensions["services"].retrieval == "pgvector"
+    with Session(rebuilt.extensions["db_engine"]) as session:
+        row = session.get(MemberRow, ids[0])
+        stored_vector = session.scalar(text(f"SELECT embedding::text FROM {VECTOR_TABLE} WHERE member_id = :id"),
+                                       {"id": ids[0]})
+        made = other.apply(np.frombuffer(row.embedding, dtype=np.float32)[None, :])[0]
+        np.testing.assert_allclose(np.array(json.loads(stored_vector)), made, atol=1e-5)
+        assert session.scalar(text(f"SELECT made_by FROM {MAKER_TABLE}")) == made_by
+    response = rebuilt.test_client().get(f"/api/v1/members/{ids[0]}/suggestions?k=2", headers=coordinator_key(rebuilt))
+    assert response.status_code == 200 and response.json["search"]["method"] == "pgvector"
+    rebuilt.extensions["db_engine"].dispose()
+
+
+def test_a_store_filled_before_makers_were_recorded_is_passed_over_until_rebuilt(database_url, embedder,
+                                                                                member_body, monkeypatch, caplog):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pgvector lives in PostgreSQL")
+    first = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
+    create(first.test_client(), onboarding_key(first), member_body())
+    with first.extensions["db_engine"].begin() as conn:   # as migration 0015 leaves a store it found filled
+        conn.execute(text(f"DELETE FROM {MAKER_TABLE}"))
+    first.extensions["db_engine"].dispose()
+    caplog.set_level(logging.WARNING)
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
+    assert app.extensions["services"].retrieval == "in-process"
+    assert any(f"the pgvector store's vectors of {embedder.model_id} were stored before peermatch recorded which "
+               "text adapter made them: 'peermatch rebuild-vectors' remakes them" in r.getMessage()
+               for r in caplog.records)
+    app.extensions["db_engine"].dispose()
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert CliRunner().invoke(cli.main, ["rebuild-vectors"]).exit_code == 0
+    again = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
+    assert again.extensions["services"].retrieval == "pgvector"
+    again.extensions["db_engine"].dispose()

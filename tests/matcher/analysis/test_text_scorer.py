@@ -1,6 +1,9 @@
 """The text adapter: fitting, saving, the committed artefact and the fallback to plain cosine."""
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -8,7 +11,7 @@ from sklearn.base import clone
 from matcher.analysis.evaluation import holdout_split
 from matcher.analysis.text_scorer import AdapterUnavailableWarning, TextScorer, fit_adapter, text_similarity_matrix
 from matcher.analysis.train_adapter import PROBABILITY_WEIGHTS, TrainingSet, cross_validate, extend, pooled, search
-from matcher.text.adapter import DEFAULT_ADAPTER_PATH, TextAdapter
+from matcher.text.adapter import ADAPTER_ENV, DEFAULT_ADAPTER_PATH, TextAdapter, service_fingerprint
 from matcher.text.embedding import Embedder, normalise_rows
 
 
@@ -52,6 +55,22 @@ def test_adapter_round_trips_through_a_file_and_recognises_training_texts(tmp_pa
     assert (loaded.model_id, loaded.lda_weight, loaded.meta["note"]) == ("toy", 1.0, "test")
     np.testing.assert_allclose(loaded.apply(vectors), adapter.apply(vectors), atol=1e-5)
     assert loaded.trained_on([texts[0], "something new"]).tolist() == [True, False]
+
+
+def test_an_adapters_fingerprint_names_the_vectors_it_makes(tmp_path, monkeypatch):
+    adapter = TextAdapter.load(DEFAULT_ADAPTER_PATH)
+    assert TextAdapter.load(DEFAULT_ADAPTER_PATH).fingerprint == adapter.fingerprint   # the same file, the same
+    assert re.fullmatch(r"adapter:[0-9a-f]{16}", adapter.fingerprint)
+    moved = replace(adapter, mean=adapter.mean + 1e-3)
+    assert moved.fingerprint != adapter.fingerprint
+    assert replace(adapter, lda_weight=adapter.lda_weight + 0.1).fingerprint != adapter.fingerprint
+    assert service_fingerprint("all-MiniLM-L6-v2", 384) == adapter.fingerprint
+    assert service_fingerprint("all-MiniLM-L6-v2", 100) == "plain"    # fitted on other vectors: not used
+    moved.save(tmp_path / "moved.npz")
+    monkeypatch.setenv(ADAPTER_ENV, str(tmp_path / "moved.npz"))
+    assert service_fingerprint("all-MiniLM-L6-v2", 384) == TextAdapter.load(tmp_path / "moved.npz").fingerprint
+    monkeypatch.setenv(ADAPTER_ENV, "off")
+    assert service_fingerprint("all-MiniLM-L6-v2", 384) == "plain"
 
 
 def test_the_committed_adapter_is_small_and_fits_the_bundled_model():

@@ -25,6 +25,7 @@ from matcher.store.models import IndexVersion, MemberRow
 from matcher.store.vectors import (
     EXACT_SCAN_STORED,
     FILTER_TABLE,
+    MAKER_TABLE,
     VECTOR_TABLE,
     vector_index_exists,
     vector_store_dimension,
@@ -323,4 +324,37 @@ def test_migration_0014_copies_each_stored_vector_in_half_precision_and_a_rebuil
     with engine.connect() as conn:
         assert "search_vector" not in {c["name"] for c in inspect(conn).get_columns(FILTER_TABLE)}
     assert copied and unused and rebuilt.vectors == 1 and filled == 1
+    engine.dispose()
+
+
+def test_migration_0015_leaves_a_filled_store_without_a_maker_and_a_rebuild_records_it(database_url):
+    """Nothing can tell which adapter made vectors stored before 0015, so none is recorded for them (start-up
+    then passes the store over, `tests/api/test_retrieval.py`); a rebuild records this process's."""
+    from matcher.service.database import rebuild_vectors
+    from matcher.text.adapter import service_fingerprint
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the pgvector store is PostgreSQL's")
+    engine = make_engine(database_url)
+    migrate_to(engine, "0014")
+    embedding = np.full(384, 0.05, dtype=np.float32)
+    with engine.begin() as conn:
+        conn.execute(OLD_MEMBER, {"id": 1, "narrative": "x", "embedding": embedding.tobytes()})
+        conn.execute(text(f"INSERT INTO {FILTER_TABLE} (member_id, role, languages, active, free_capacity) "
+                          "VALUES (1, 'seeker', '{en}', true, 1)"))
+        conn.execute(text(f"INSERT INTO {VECTOR_TABLE} (member_id, embedding) VALUES (1, :v)"),
+                     {"v": str([0.05] * 432)})
+    migrate_to(engine, "head")
+    with engine.connect() as conn:
+        unrecorded = conn.execute(text(f"SELECT * FROM {MAKER_TABLE}")).all()
+    with Session(engine) as session:
+        rebuild_vectors(session)
+        session.commit()
+    with engine.connect() as conn:
+        recorded = conn.execute(text(f"SELECT model_id, made_by FROM {MAKER_TABLE}")).all()
+    migrate_to(engine, "0014", down=True)
+    with engine.connect() as conn:
+        dropped = not inspect(conn).has_table(MAKER_TABLE)
+    assert unrecorded == [] and dropped
+    assert recorded == [("all-MiniLM-L6-v2", service_fingerprint("all-MiniLM-L6-v2", 384))]
     engine.dispose()
