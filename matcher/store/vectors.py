@@ -195,8 +195,8 @@ def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vecto
 
 def makers_of(rows) -> dict[str, str]:
     """The `service_fingerprint` of each model among `rows` (members with an embedding), by model id."""
-    return {row.embedding_model or "": service_fingerprint(row.embedding_model, len(row.embedding) // 4)
-            for row in rows}
+    kinds = {(row.embedding_model, len(row.embedding) // 4) for row in rows}   # a million rows, a few kinds
+    return {model or "": service_fingerprint(model, dimension) for model, dimension in kinds}
 
 
 def vector_maker(conn: Connection, model_id: str) -> str | None:

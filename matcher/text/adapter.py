@@ -98,10 +98,12 @@ class TextAdapter:
     def fingerprint(self) -> str:
         """``adapter:`` and 16 hex digits of a SHA-256 over everything `apply` reads: equal only for
         adapters that make the same vectors."""
-        digest = hashlib.sha256(json.dumps([self.model_id, self.lda_weight, self.probability_weight]).encode())
-        for array in (self.mean, self.projection, self.classifier_coef, self.classifier_intercept):
-            if array is not None:
-                digest.update(np.ascontiguousarray(array, dtype="<f8").tobytes())
+        arrays = [a for a in (self.mean, self.projection, self.classifier_coef, self.classifier_intercept)
+                  if a is not None]
+        digest = hashlib.sha256(json.dumps([self.model_id, self.lda_weight, self.probability_weight,
+                                            [list(a.shape) for a in arrays]]).encode())
+        for array in arrays:
+            digest.update(np.ascontiguousarray(array, dtype="<f8").tobytes())
         return f"adapter:{digest.hexdigest()[:16]}"
 
     def trained_on(self, texts: Iterable[str]) -> np.ndarray:
