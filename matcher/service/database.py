@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from matcher.service.errors import SetupError
 from matcher.store import Session
 from matcher.store.engine import DEFAULT_DATABASE_URL, create_schema, make_engine
@@ -13,6 +15,7 @@ from matcher.store.vector_search import pgvector_version
 from matcher.store.vectors import (
     EXACT_SCAN_STORED,
     add_search_copy,
+    end_vectors,
     forget_vector_dimension,
     holds_vectors_of,
     rebuild_vector_store,
@@ -22,7 +25,7 @@ from matcher.store.vectors import (
     vector_maker,
     vector_store_dimension,
 )
-from matcher.text.adapter import service_fingerprint
+from matcher.text.adapter import service_fingerprint, service_vectors
 
 __all__ = ["DEFAULT_DATABASE_URL", "EXACT_SCAN_STORED", "Database", "RebuiltStore", "rebuild_vectors"]
 
@@ -81,20 +84,21 @@ class Database:
 
     def foreign_vectors(self, model_id: str, dimension: int) -> str | None:
         """Why the pgvector store's vectors of `model_id` (`dimension`-d embeddings) are not this process's to
-        rank, or None when they are (recorded as made by this adapter, or none stored yet: then recorded now)."""
+        rank, or None when they are: recorded as made by this adapter, or not recorded (none stored yet, or
+        stored before migration 0015) and `made_here` (then recorded now)."""
         made_by = service_fingerprint(model_id, dimension)
         with self.session() as session:
             conn = session.connection()
             recorded = vector_maker(conn, model_id)
             if recorded == made_by:
                 return None
-            if recorded is None and not holds_vectors_of(conn, model_id):
+            if recorded is None and (not holds_vectors_of(conn, model_id) or made_here(session, model_id)):
                 record_vector_makers(conn, {model_id: made_by})
                 session.commit()
                 return None
         if recorded is None:
-            return (f"the pgvector store's vectors of {model_id} were stored before peermatch recorded which text "
-                    f"adapter made them")
+            return (f"the pgvector store's vectors of {model_id} are not what this process's text adapter ({made_by}) "
+                    f"makes of the stored embeddings, and no maker was recorded for them (stored before 0015)")
         return (f"the pgvector store's vectors of {model_id} were made by {recorded}, and this process makes "
                 f"{made_by} (another text adapter: a new release's, or PEERMATCH_TEXT_ADAPTER)")
 
@@ -105,6 +109,15 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection (before a fork, and when a command ends)."""
         self.engine.dispose()
+
+
+def made_here(session: Session, model_id: str) -> bool:
+    """Whether the store's oldest and newest vectors of `model_id` are what this process's text adapter makes
+    of their stored embeddings (a store filled before its maker was recorded: checked, not trusted)."""
+    pairs = end_vectors(session.connection(), model_id)
+    made = service_vectors(np.stack([raw for raw, _ in pairs]), model_id)
+    stored = np.stack([vector for _, vector in pairs])
+    return made.shape == stored.shape and bool(np.abs(made - stored).max() <= 1e-5)
 
 
 @dataclass(frozen=True)

@@ -213,6 +213,18 @@ def holds_vectors_of(conn: Connection, model_id: str, besides: list[int] | None 
     return conn.scalar(stmt) is not None
 
 
+def end_vectors(conn: Connection, model_id: str, n: int = 16) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(raw embedding, stored vector) of the `n` oldest and `n` newest stored members of `model_id` (by id:
+    two primary-key walks, so a million members cost what ten do)."""
+    columns = [MemberRow.embedding, func.vector_send(member_vectors.c.embedding)]
+    stmt = (select(*columns).join(MemberRow, MemberRow.id == member_vectors.c.member_id)
+            .where(func.coalesce(MemberRow.embedding_model, "") == model_id, MemberRow.embedding.is_not(None)))
+    rows = [*conn.execute(stmt.order_by(member_vectors.c.member_id).limit(n)),
+            *conn.execute(stmt.order_by(member_vectors.c.member_id.desc()).limit(n))]
+    return [(np.frombuffer(raw, dtype=np.float32), np.frombuffer(sent, dtype=">f4", offset=4).astype(np.float32))
+            for raw, sent in rows]
+
+
 def record_vector_makers(conn: Connection, makers: dict[str, str]) -> None:
     """Record (or replace) what made each model's stored vectors."""
     if makers:

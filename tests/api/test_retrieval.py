@@ -182,24 +182,57 @@ def test_a_store_another_text_adapter_made_is_not_ranked_until_rebuilt(database_
     rebuilt.extensions["db_engine"].dispose()
 
 
-def test_a_store_filled_before_makers_were_recorded_is_passed_over_until_rebuilt(database_url, embedder,
-                                                                                member_body, monkeypatch, caplog):
+def test_a_store_filled_before_makers_were_recorded_is_checked_against_this_adapter(database_url, embedder,
+                                                                                  member_body, monkeypatch, caplog,
+                                                                                  tmp_path):
+    """A store migration 0015 found filled has no maker: start-up remakes its oldest and newest vectors from
+    the stored embeddings and uses the store only when they are what this process's adapter makes."""
     if not database_url.startswith("postgresql"):
         pytest.skip("pgvector lives in PostgreSQL")
     first = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
-    create(first.test_client(), onboarding_key(first), member_body())
-    with first.extensions["db_engine"].begin() as conn:   # as migration 0015 leaves a store it found filled
-        conn.execute(text(f"DELETE FROM {MAKER_TABLE}"))
-    first.extensions["db_engine"].dispose()
+    client, h = first.test_client(), onboarding_key(first)
+    for story in ("I lost my job and my confidence with it.", "My father has dementia and I care for him alone.",
+                  "After my divorce I moved to a city where I know no one."):
+        create(client, h, member_body(narrative=story))
+    engine = first.extensions["db_engine"]
+
+    def forget_maker() -> None:   # as migration 0015 leaves a store it found filled
+        with engine.begin() as conn:
+            conn.execute(text(f"DELETE FROM {MAKER_TABLE}"))
+
+    forget_maker()
+    checked = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
+    assert checked.extensions["services"].retrieval == "pgvector"
+    with engine.connect() as conn:
+        assert conn.scalar(text(f"SELECT made_by FROM {MAKER_TABLE}")) == service_fingerprint(embedder.model_id,
+                                                                                             embedder.dimension)
+    checked.extensions["db_engine"].dispose()
+
+    forget_maker()   # one old vector among new ones (the oldest member's) is enough to pass the store over
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE {VECTOR_TABLE} SET embedding = (SELECT embedding FROM {VECTOR_TABLE} "
+                          f"ORDER BY member_id DESC LIMIT 1) WHERE member_id = (SELECT min(member_id) FROM "
+                          f"{VECTOR_TABLE})"))
+    mixed = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
+    assert mixed.extensions["services"].retrieval == "in-process"
+    mixed.extensions["db_engine"].dispose()
+
+    forget_maker()
+    replace(TextAdapter.load(DEFAULT_ADAPTER_PATH), lda_weight=0.0).save(tmp_path / "other.npz")
+    monkeypatch.setenv(ADAPTER_ENV, str(tmp_path / "other.npz"))
     caplog.set_level(logging.WARNING)
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
     assert app.extensions["services"].retrieval == "in-process"
-    assert any(f"the pgvector store's vectors of {embedder.model_id} were stored before peermatch recorded which "
-               "text adapter made them: 'peermatch rebuild-vectors' remakes them" in r.getMessage()
-               for r in caplog.records)
+    assert any(f"the pgvector store's vectors of {embedder.model_id} are not what this process's text adapter "
+               f"({TextAdapter.load(tmp_path / 'other.npz').fingerprint}) makes of the stored embeddings, and no "
+               "maker was recorded for them (stored before 0015): 'peermatch rebuild-vectors' remakes them"
+               in r.getMessage() for r in caplog.records)
+    with engine.connect() as conn:
+        assert conn.scalar(text(f"SELECT count(*) FROM {MAKER_TABLE}")) == 0   # nothing recorded on a mismatch
     app.extensions["db_engine"].dispose()
     monkeypatch.setenv("DATABASE_URL", database_url)
     assert CliRunner().invoke(cli.main, ["rebuild-vectors"]).exit_code == 0
     again = create_app({"TESTING": True, "DATABASE_URL": database_url, "EMBEDDER": embedder})
     assert again.extensions["services"].retrieval == "pgvector"
     again.extensions["db_engine"].dispose()
+    engine.dispose()

@@ -6,9 +6,11 @@ makes vectors in another space, and ranking new members' vectors against old one
 wrong. From this revision the store records, per model, the adapter fingerprint of its vectors, and
 start-up uses the store only when that is its own.
 
-A store filled before this revision has no record: nothing here can tell which adapter made it, so
-start-up serves from the in-process index and logs that 'peermatch rebuild-vectors' (which records the
-fingerprint) brings pgvector back. A store with no vectors yet records its first writer's.
+A store filled before this revision gets no record here: a migration cannot tell which adapter made it.
+Start-up checks instead (`matcher.service.database.made_here`: the oldest and newest vectors remade from
+the stored embeddings) and records its own fingerprint when they match; when they do not, it serves from
+the in-process index and logs that 'peermatch rebuild-vectors' brings pgvector back. A store with no
+vectors yet records its first writer's.
 
 Revision ID: 0015
 Revises: 0014
