@@ -99,6 +99,7 @@ def build_services(database: Database, *, embedder: Embedder | None = None, conf
                 "PEERMATCH_RETRIEVAL_TIMED_FROM", TIMED_FROM_MEMBERS)))
     else:
         choice = RetrievalChoice(chosen, f"PEERMATCH_RETRIEVAL={wanted}" if wanted
+                                 else f"{foreign}: 'peermatch rebuild-vectors' remakes them" if foreign
                                  else "the database has no usable pgvector store (see the start-up log)")
     if choice.name == "in-process":
         ann_setting = ann_members if ann_members is not None else os.environ.get("PEERMATCH_ANN_MIN_MEMBERS",

@@ -160,6 +160,10 @@ def test_a_store_another_text_adapter_made_is_not_ranked_until_rebuilt(database_
     assert passed_over.extensions["services"].retrieval == "in-process"
     assert any("candidates retrieved from the in-process index, because the pgvector store's vectors" in r.getMessage()
                for r in caplog.records)
+    choice = passed_over.test_client().get("/readyz").json["checks"]["index"]["choice"]   # what a load balancer sees
+    assert choice["chosen"] == "in-process" and choice["reason"].endswith(
+        f"and this process makes {made_by} (another text adapter: a new release's, or PEERMATCH_TEXT_ADAPTER): "
+        "'peermatch rebuild-vectors' remakes them")
     client = passed_over.test_client()
     create(client, onboarding_key(passed_over), member_body(display_name="Written under the other adapter"))
     assert any(f"this process makes the vectors of {embedder.model_id} with {made_by}" in r.getMessage()
