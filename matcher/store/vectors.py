@@ -25,6 +25,8 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    bindparam,
+    cast,
     delete,
     event,
     func,
@@ -164,10 +166,12 @@ def add_search_copy(conn: Connection) -> bool:
 def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vectors_too: set[int]) -> None:
     """Refresh the store's rows for `rows`; vectors only for ids in `vectors_too` (new or changed ones).
 
-    Erased members, and ones without a vector of `dimension`, leave the store.
+    Erased members, and ones without a vector of `dimension`, leave the store. For the others the
+    half-precision copy is cast in SQL from the vector already stored, not sent again as text (touching
+    5,000 members of a 100k store: the whole flush 5.8 s with it, 3.5 s without, README).
     """
     counts = active_pairing_counts(session, [row.id for row in rows])
-    filters, vectors, drop = [], [], []
+    filters, kept, vectors, drop = [], [], [], []
     live = [row for row in rows if row.deleted_at is None and row.embedding is not None]
     vector_of = {row.id: vector for row, vector in zip(live, service_vectors_of(live))}
     for row in rows:
@@ -175,22 +179,35 @@ def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vecto
         if vector is None or vector.size != dimension:
             drop.append(row.id)
             continue
-        member = to_profile(row, counts.get(row.id, 0))
-        filters.append({"member_id": row.id, **filter_values(member), "search_vector": vector})
+        values = {"member_id": row.id, **filter_values(to_profile(row, counts.get(row.id, 0)))}
         if row.id in vectors_too:
             vectors.append({"member_id": row.id, "embedding": vector})
+            filters.append({**values, "search_vector": vector})
+        else:
+            kept.append({**values, "stored_id": row.id})
     conn = session.connection()
     written = [row for row in live if row.id in vectors_too and vector_of[row.id].size == dimension]
     check_makers(conn, makers_of(written), [row.id for row in written])
     for table in (member_vectors, member_filters):
         if drop:
             conn.execute(delete(table).where(table.c.member_id.in_(drop)))
-    for table, values in ((member_vectors, vectors), (member_filters, filters)):
-        if values:
-            stmt = pg_insert(table)
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=[table.c.member_id],
-                set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "member_id"}), values)
+    upsert(conn, member_vectors, vectors)
+    upsert(conn, member_filters, filters)
+    if kept:   # (a row new to member_filters gets the copy of its stored vector, or none when it has none)
+        copied = (select(cast(member_vectors.c.embedding, HalfVector(dimension)))
+                  .where(member_vectors.c.member_id == bindparam("stored_id")).scalar_subquery())
+        upsert(conn, member_filters, kept, pg_insert(member_filters).values(search_vector=copied), {"search_vector"})
+
+
+def upsert(conn: Connection, table: Table, values: list[dict], stmt=None, keep: frozenset | set = frozenset()) -> None:
+    """Insert `values` into `table`, or update the rows already there (all their columns but the id and `keep`)."""
+    if not values:
+        return
+    stmt = pg_insert(table) if stmt is None else stmt
+    conn.execute(stmt.on_conflict_do_update(
+        index_elements=[table.c.member_id],
+        set_={c.name: stmt.excluded[c.name] for c in table.c if c.name != "member_id" and c.name not in keep}),
+        values)
 
 
 def makers_of(rows) -> dict[str, str]:

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from api import cli, create_app
@@ -26,6 +26,13 @@ def stored(app, member_id: int) -> tuple | None:
                                 f"FROM {FILTER_TABLE} f JOIN {VECTOR_TABLE} v USING (member_id) "
                                 "WHERE member_id = :id"), {"id": member_id}).one_or_none()
     return None if row is None else tuple(row)
+
+
+def half_copy_matches(app, member_id: int) -> bool:
+    """Whether the member's half-precision search copy is its stored vector, cast."""
+    with app.extensions["db_engine"].connect() as conn:
+        return conn.scalar(text(f"SELECT f.search_vector::text = v.embedding::halfvec::text FROM {FILTER_TABLE} f "
+                                f"JOIN {VECTOR_TABLE} v USING (member_id) WHERE member_id = :id"), {"id": member_id})
 
 
 def key_header(app, role: str) -> dict:
@@ -53,9 +60,21 @@ def test_the_vector_store_follows_every_member_write(app, client, keys, member_b
     member = create(client, h, member_body(role="supporter", capacity=2, languages=["en"]))
     *filters, written = stored(app, member["id"])
     assert filters == ["supporter", ["en"], True, 2]
+    sent: list = []
+    listen = (app.extensions["db_engine"], "before_cursor_execute",
+              lambda conn, cursor, statement, parameters, context, many: sent.append(str(parameters)))
+    event.listen(*listen)
     client.patch(f"/api/v1/members/{member['id']}", json={"status": "paused", "languages": ["de", "fr"]}, headers=h)
+    event.remove(*listen)
     *filters, unchanged = stored(app, member["id"])
     assert filters == ["supporter", ["de", "fr"], False, 2] and unchanged == written   # no HNSW insertion
+    assert sent and not any("search_vector" in params for params in sent)   # the vector is not sent again
+    assert half_copy_matches(app, member["id"])
+    with app.extensions["db_engine"].begin() as conn:   # a filter row gone (a write past the ORM) comes back whole
+        conn.execute(text(f"DELETE FROM {FILTER_TABLE} WHERE member_id = :id"), {"id": member["id"]})
+    client.patch(f"/api/v1/members/{member['id']}", json={"status": "active"}, headers=h)
+    assert list(stored(app, member["id"])[:4]) == ["supporter", ["de", "fr"], True, 2]
+    assert half_copy_matches(app, member["id"])
     client.patch(f"/api/v1/members/{member['id']}", json={"narrative": "A new story about my brother."}, headers=h)
     assert stored(app, member["id"])[-1] != written
     client.delete(f"/api/v1/members/{member['id']}", headers=h)
