@@ -115,6 +115,8 @@ def made_here(session: Session, model_id: str) -> bool:
     """Whether the store's oldest and newest vectors of `model_id` are what this process's text adapter makes
     of their stored embeddings (a store filled before its maker was recorded: checked, not trusted)."""
     pairs = end_vectors(session.connection(), model_id)
+    if not pairs:
+        return False
     made = service_vectors(np.stack([raw for raw, _ in pairs]), model_id)
     stored = np.stack([vector for _, vector in pairs])
     return made.shape == stored.shape and bool(np.abs(made - stored).max() <= 1e-5)

@@ -259,3 +259,15 @@ def test_a_store_filled_before_makers_were_recorded_is_checked_against_this_adap
     assert again.extensions["services"].retrieval == "pgvector"
     again.extensions["db_engine"].dispose()
     engine.dispose()
+
+
+def test_made_here_is_false_for_a_model_with_no_stored_vectors(database_url, embedder):
+    from matcher.service.database import Database, made_here
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("pgvector lives in PostgreSQL")
+    database = Database(database_url)
+    database.migrate()
+    with database.session() as session:
+        assert made_here(session, embedder.model_id) is False
+    database.dispose()
