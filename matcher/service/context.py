@@ -88,7 +88,8 @@ def build_services(database: Database, *, embedder: Embedder | None = None, conf
     dimension = service_dimension(embedder.model_id, embedder.dimension)
     wanted = retrieval or os.environ.get("PEERMATCH_RETRIEVAL")
     stored = database.fit_vector_store(dimension, embedder.model_id)
-    foreign = database.foreign_vectors(embedder.model_id, embedder.dimension) if stored == dimension else None
+    foreign = (database.foreign_vectors(embedder.model_id, embedder.dimension)
+               if stored == dimension and wanted != "in-process" else None)
     chosen = choose_retrieval(database.dialect, stored, dimension, wanted, database.pgvector_version(), foreign)
     state = IndexState(dimension, config, None, ann_calibration, embedder.model_id)
     pgvector = PgvectorRetriever(config, dimension, embedder.model_id)
@@ -99,7 +100,7 @@ def build_services(database: Database, *, embedder: Embedder | None = None, conf
                 "PEERMATCH_RETRIEVAL_TIMED_FROM", TIMED_FROM_MEMBERS)))
     else:
         choice = RetrievalChoice(chosen, f"PEERMATCH_RETRIEVAL={wanted}" if wanted
-                                 else f"{foreign}: 'peermatch rebuild-vectors' remakes them" if foreign
+                                 else foreign if foreign
                                  else "the database has no usable pgvector store (see the start-up log)")
     if choice.name == "in-process":
         ann_setting = ann_members if ann_members is not None else os.environ.get("PEERMATCH_ANN_MIN_MEMBERS",

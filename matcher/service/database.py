@@ -84,8 +84,8 @@ class Database:
 
     def foreign_vectors(self, model_id: str, dimension: int) -> str | None:
         """Why the pgvector store's vectors of `model_id` (`dimension`-d embeddings) are not this process's to
-        rank, or None when they are: recorded as made by this adapter, or not recorded (none stored yet, or
-        stored before migration 0015) and `made_here` (then recorded now)."""
+        rank and what remakes them, or None when they are: recorded as made by this adapter, or not recorded
+        (none stored yet, or stored before migration 0015) and `made_here` (then recorded now)."""
         made_by = service_fingerprint(model_id, dimension)
         with self.session() as session:
             conn = session.connection()
@@ -97,10 +97,12 @@ class Database:
                 session.commit()
                 return None
         if recorded is None:
-            return (f"the pgvector store's vectors of {model_id} are not what this process's text adapter ({made_by}) "
-                    f"makes of the stored embeddings, and no maker was recorded for them (stored before 0015)")
-        return (f"the pgvector store's vectors of {model_id} were made by {recorded}, and this process makes "
-                f"{made_by} (another text adapter: a new release's, or PEERMATCH_TEXT_ADAPTER)")
+            why = (f"the pgvector store's vectors of {model_id} are not what this process's text adapter ({made_by}) "
+                   f"makes of the stored embeddings, and no maker was recorded for them (stored before 0015)")
+        else:
+            why = (f"the pgvector store's vectors of {model_id} were made by {recorded}, and this process makes "
+                   f"{made_by} (another text adapter: a new release's, or PEERMATCH_TEXT_ADAPTER)")
+        return f"{why}: 'peermatch rebuild-vectors' remakes them"
 
     def purge_erased(self) -> list[str]:
         """Rewrite the tables erasure touches so erased words leave the files too (`store.erasure.purge_erased`)."""

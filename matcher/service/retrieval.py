@@ -78,7 +78,7 @@ def choose_retrieval(dialect: str, stored_dimension: int, dimension: int, wanted
                      pgvector_version: str | None = None, foreign: str | None = None) -> str:
     """`wanted`, or pgvector when the database has a vector store of this dimension, a pgvector new
     enough (`MIN_PGVECTOR`) and no `foreign` reason (`Database.foreign_vectors`: its vectors were made
-    by another text adapter); logs the choice. `choose_by_measurement` may still pick in-process later.
+    by another text adapter, and what to do); logs the choice. `choose_by_measurement` may still pick in-process later.
 
     Raises
     ------
@@ -86,24 +86,22 @@ def choose_retrieval(dialect: str, stored_dimension: int, dimension: int, wanted
     """
     if wanted not in (None, *RETRIEVALS):
         raise SetupError(f"Unknown retrieval {wanted!r}; use one of {', '.join(RETRIEVALS)}.")
-    too_old = (stored_dimension == dimension and pgvector_version is not None
-               and version_tuple(pgvector_version) < MIN_PGVECTOR)
-    if too_old and wanted != "in-process":
-        advice = (f"this database has pgvector {pgvector_version}, and peermatch needs "
-                  f"{'.'.join(map(str, MIN_PGVECTOR))} or newer (iterative index scans; the HNSW build and vacuum "
-                  f"fixes of 0.8.1-0.8.3): install a newer pgvector on the server and run "
-                  f"'ALTER EXTENSION vector UPDATE;' in this database, or set PEERMATCH_RETRIEVAL=in-process")
+    usable_dimension = stored_dimension == dimension
+    unusable = None   # why a store of the right dimension cannot serve, and what to do about it
+    if usable_dimension and pgvector_version is not None and version_tuple(pgvector_version) < MIN_PGVECTOR:
+        unusable = (f"this database has pgvector {pgvector_version}, and peermatch needs "
+                    f"{'.'.join(map(str, MIN_PGVECTOR))} or newer (iterative index scans; the HNSW build and vacuum "
+                    f"fixes of 0.8.1-0.8.3): install a newer pgvector on the server and run "
+                    f"'ALTER EXTENSION vector UPDATE;' in this database")
+    elif usable_dimension and foreign:
+        unusable = foreign
+    if unusable and wanted != "in-process":
+        advice = f"{unusable}, or set PEERMATCH_RETRIEVAL=in-process"
         if wanted == "pgvector":
             raise SetupError(f"pgvector retrieval refused: {advice}.")
         log.warning("suggestions: candidates retrieved from the in-process index, because %s", advice)
         return "in-process"
-    if stored_dimension == dimension and foreign and wanted != "in-process":
-        advice = f"{foreign}: 'peermatch rebuild-vectors' remakes them, or set PEERMATCH_RETRIEVAL=in-process"
-        if wanted == "pgvector":
-            raise SetupError(f"pgvector retrieval refused: {advice}.")
-        log.warning("suggestions: candidates retrieved from the in-process index, because %s", advice)
-        return "in-process"
-    if stored_dimension == dimension and wanted != "in-process":
+    if usable_dimension and wanted != "in-process":
         log.info("suggestions: candidates retrieved in PostgreSQL with pgvector %s (HNSW, cosine, %s dimensions)",
                  pgvector_version or "", dimension)
         return "pgvector"

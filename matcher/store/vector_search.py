@@ -44,7 +44,7 @@ from matcher.availability import SUMMARY_WORDS, signed_words
 from matcher.config import MatchConfig
 from matcher.profiles import ROLES, Member, roles_compatible
 from matcher.store.models import MemberRow
-from matcher.store.vectors import HalfVector, Vector, member_filters, member_vectors
+from matcher.store.vectors import HalfVector, Vector, from_vector_send, member_filters, member_vectors
 from matcher.tag_words import TagWord, tag_word
 
 MIN_PGVECTOR = (0, 8, 3)   # iterative index scans (0.8.0) with the HNSW build and vacuum fixes of 0.8.1-0.8.3
@@ -386,5 +386,4 @@ def peers_with_vectors(session: Session, member_ids: list[int], model_id: str | 
             .where(columns["id"].in_(member_ids)))
     if model_id is not None:
         stmt = stmt.where(columns["embedding_model"] == model_id)
-    return [(row, np.frombuffer(row.vector, dtype=">f4", offset=4).astype(np.float32))
-            for row in session.execute(stmt)]
+    return [(row, from_vector_send(row.vector)) for row in session.execute(stmt)]

@@ -171,7 +171,7 @@ def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vecto
     5,000 members of a 100k store: the whole flush 5.8 s with it, 3.5 s without, README).
     """
     counts = active_pairing_counts(session, [row.id for row in rows])
-    filters, kept, vectors, drop = [], [], [], []
+    filters, kept, vectors, drop, written = [], [], [], [], []
     live = [row for row in rows if row.deleted_at is None and row.embedding is not None]
     vector_of = {row.id: vector for row, vector in zip(live, service_vectors_of(live))}
     for row in rows:
@@ -183,10 +183,10 @@ def write_vectors(session: Session, rows: list[MemberRow], dimension: int, vecto
         if row.id in vectors_too:
             vectors.append({"member_id": row.id, "embedding": vector})
             filters.append({**values, "search_vector": vector})
+            written.append(row)
         else:
             kept.append({**values, "stored_id": row.id})
     conn = session.connection()
-    written = [row for row in live if row.id in vectors_too and vector_of[row.id].size == dimension]
     check_makers(conn, makers_of(written), [row.id for row in written])
     for table in (member_vectors, member_filters):
         if drop:
@@ -238,8 +238,12 @@ def end_vectors(conn: Connection, model_id: str, n: int = 16) -> list[tuple[np.n
             .where(func.coalesce(MemberRow.embedding_model, "") == model_id, MemberRow.embedding.is_not(None)))
     rows = [*conn.execute(stmt.order_by(member_vectors.c.member_id).limit(n)),
             *conn.execute(stmt.order_by(member_vectors.c.member_id.desc()).limit(n))]
-    return [(np.frombuffer(raw, dtype=np.float32), np.frombuffer(sent, dtype=">f4", offset=4).astype(np.float32))
-            for raw, sent in rows]
+    return [(np.frombuffer(raw, dtype=np.float32), from_vector_send(sent)) for raw, sent in rows]
+
+
+def from_vector_send(sent: bytes) -> np.ndarray:
+    """A vector from pgvector's binary form (``vector_send``: two int16, then big-endian float4)."""
+    return np.frombuffer(sent, dtype=">f4", offset=4).astype(np.float32)
 
 
 def record_vector_makers(conn: Connection, makers: dict[str, str]) -> None:
